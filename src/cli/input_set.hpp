@@ -1,0 +1,32 @@
+// Shared by the subcommands: expanding paths, opening inputs, reporting problems.
+#pragma once
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "event/field_map.hpp"
+#include "sources/input.hpp"
+
+namespace vigil::cli {
+
+unsigned resolve_threads(unsigned requested);
+
+// Prints a problem to stderr ("vigil: warning: ..." / "vigil: error: ...");
+// warnings are silent with --quiet.
+void report(const Problem& p, bool quiet);
+
+// Loads the built-in field map plus the user's alias files; nullptr after an
+// error message when a file is unusable.
+std::shared_ptr<FieldMap> load_field_map(const CommonOptions& options);
+
+struct InputSet {
+  std::vector<std::unique_ptr<Input>> inputs;
+  size_t files_failed = 0;
+};
+
+// Expands paths and opens every file, reporting what cannot be read.
+InputSet open_inputs(const std::vector<std::string>& paths, bool quiet);
+
+}  // namespace vigil::cli

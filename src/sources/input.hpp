@@ -1,0 +1,62 @@
+// Inputs: files that turn into events. Each input is split into units of work
+// (an EVTX chunk, a block of JSON lines) that workers decode in parallel; the
+// pipeline hands results back in unit order, so output order never depends on
+// the thread count.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "event/arena.hpp"
+#include "event/event.hpp"
+#include "event/field_map.hpp"
+#include "sources/diagnostics.hpp"
+#include "sources/evtx/binxml.hpp"
+
+namespace vigil {
+
+// Per-worker scratch state, reused across units so decoding stays allocation-free.
+struct ReadContext {
+  explicit ReadContext(std::shared_ptr<FieldMap> map) : indexer(std::move(map)) {}
+  Arena arena;        // reset before each unit: events live until the unit ends
+  Event event;
+  FlatIndexer indexer;
+  evtx::BinXmlDecoder binxml;
+};
+
+// Called for each event of a unit, in order. The event and its strings are valid
+// only during the call.
+using EventCallback = std::function<void(const Event&)>;
+
+enum class InputKind : uint8_t { Evtx, JsonLines };
+
+class Input {
+ public:
+  virtual ~Input() = default;
+  virtual InputKind kind() const = 0;
+  virtual size_t unit_count() const = 0;
+  virtual void read_unit(size_t unit, ReadContext& ctx, const EventCallback& on_event, Problems& problems) = 0;
+
+  const std::string& path() const { return path_; }
+  uint64_t size_bytes() const { return size_bytes_; }
+  uint32_t index() const { return index_; }
+
+ protected:
+  std::string path_;
+  uint64_t size_bytes_ = 0;
+  uint32_t index_ = 0;  // position in the input list, stored in Event::source
+};
+
+// Opens one file, choosing the reader by content (EVTX signature) and name
+// (.json, .jsonl, .ndjson, optionally .gz). Returns nullptr after adding a
+// one-line problem when the file cannot be read at all.
+std::unique_ptr<Input> open_input(const std::string& path, uint32_t index, Problems& problems);
+
+// Expands files and directories (walked recursively, sorted, for *.evtx, *.json,
+// *.jsonl, *.ndjson and their .gz) into the list of files to read. Missing paths
+// and unreadable directories become problems.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& paths, Problems& problems);
+
+}  // namespace vigil
