@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
+#include <new>
 #include <unordered_map>
 #include <vector>
 
@@ -238,6 +239,33 @@ bool build_event(std::string_view line, ReadContext& ctx, int layout, std::strin
   return true;
 }
 
+bool has_bom(std::string_view s) { return s.size() >= 3 && std::memcmp(s.data(), "\xEF\xBB\xBF", 3) == 0; }
+
+// Growable byte buffer for decompressed text: [start, len) is the line being
+// assembled, [scan, len) what has not been searched for '\n' yet.
+struct LineBuffer {
+  std::unique_ptr<char[]> data;
+  size_t cap = 0, len = 0, start = 0, scan = 0;
+
+  // Room for at least `want` more bytes at data + len.
+  void reserve_tail(size_t want) {
+    if (start == len) len = start = scan = 0;
+    if (cap - len >= want) return;
+    if (start > 0) {
+      std::memmove(data.get(), data.get() + start, len - start);
+      len -= start;
+      scan -= start;
+      start = 0;
+      if (cap - len >= want) return;
+    }
+    const size_t new_cap = std::max(cap * 2, len + want);
+    std::unique_ptr<char[]> bigger(new char[new_cap]);
+    if (len) std::memcpy(bigger.get(), data.get(), len);
+    data = std::move(bigger);
+    cap = new_cap;
+  }
+};
+
 class JsonlInput final : public Input {
  public:
   static std::unique_ptr<Input> open(const std::string& path, uint32_t index, MappedFile file, bool gzip,
@@ -255,13 +283,13 @@ class JsonlInput final : public Input {
     }
     if (gzip) {
       if (n < 2 || d[0] != 0x1f || d[1] != 0x8b) {
-        problems.push_back(in->problem(-1, 0, "not a gzip file (bad magic bytes), nothing read"));
+        problems.push_back(in->problem(-1, 0, "not a gzip file (wrong magic bytes); nothing read"));
         return nullptr;
       }
       in->units_.push_back({0, n, 1});
     } else {
       in->split(d, n);
-      in->layout_.store(in->detect_layout(d, n), std::memory_order_relaxed);
+      in->find_first_object(d, n);
     }
     in->file_ = std::move(file);
     return in;
@@ -272,7 +300,14 @@ class JsonlInput final : public Input {
 
   void read_unit(size_t unit, ReadContext& ctx, const EventCallback& on_event, Problems& problems) override {
     if (unit >= units_.size()) return;
-    LineSink sink{this, &ctx, &on_event, &problems};
+    LineSink sink(this, &ctx, &on_event, &problems);
+    sink.layout = layout_.load(std::memory_order_relaxed);
+    if (sink.layout < 0 && have_first_keys_) {
+      // Every worker computes the same value from the same keys: no ordering needed.
+      std::vector<std::string_view> keys(first_keys_.begin(), first_keys_.end());
+      sink.layout = ctx.indexer.map().detect(keys);
+      layout_.store(sink.layout, std::memory_order_relaxed);
+    }
     if (gzip_)
       read_gzip(sink);
     else
@@ -286,12 +321,15 @@ class JsonlInput final : public Input {
     uint64_t first_line;  // 1-based number of the line starting at `begin`
   };
 
-  // Turns lines into events or problems for one unit.
+  // Turns the lines of one unit into events or problems.
   struct LineSink {
+    LineSink(JsonlInput* i, ReadContext* c, const EventCallback* cb, Problems* p)
+        : in(i), ctx(c), on_event(cb), problems(p) {}
     JsonlInput* in;
     ReadContext* ctx;
     const EventCallback* on_event;
     Problems* problems;
+    int layout = -1;
     std::string error;
     size_t reported = 0, suppressed = 0;
     uint64_t first_suppressed = 0, last_suppressed = 0;
@@ -309,45 +347,50 @@ class JsonlInput final : public Input {
     void summarise() {
       if (suppressed == 0) return;
       problems->push_back(in->problem(static_cast<int64_t>(first_suppressed), 0,
-                                      fmt::format("{} more bad lines not listed (lines {} to {})", suppressed,
-                                                  first_suppressed, last_suppressed)));
-    }
-
-    // `text` is one line without its '\n'; `full_size` its length before any
-    // truncation (lines over the limit are passed empty).
-    void line(std::string_view text, uint64_t line_no, uint64_t offset) {
-      if (line_no == 1 && text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);
-      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
-      if (blank(text)) return;
-      if (text.size() > kMaxLineBytes) {
-        too_long(line_no, offset, text.size());
-        return;
-      }
-      int layout = in->layout_.load(std::memory_order_relaxed);
-      int used = layout;
-      error.clear();
-      if (!build_event(text, *ctx, layout, &error, &used)) {
-        bad(line_no, offset, std::move(error));
-        return;
-      }
-      if (layout < 0) {
-        // First good object of the file (gzip: decided while reading its only unit).
-        int expected = -1;
-        if (!in->layout_.compare_exchange_strong(expected, used, std::memory_order_relaxed)) {
-          // Someone else decided first: re-index with theirs.
-          ctx->indexer.index(ctx->event, static_cast<uint8_t>(expected));
-        }
-      }
-      Event& ev = ctx->event;
-      ev.record_id = line_no;
-      ev.source = in->index_;
-      (*on_event)(ev);
+                                      fmt::format("{} more bad lines not listed one by one (lines {} to {})",
+                                                  suppressed, first_suppressed, last_suppressed)));
     }
 
     void too_long(uint64_t line_no, uint64_t offset, uint64_t size) {
       bad(line_no, offset,
           size == 0 ? fmt::format("line longer than {} MiB; skipped", kMaxLineBytes >> 20)
                     : fmt::format("line of {} bytes is longer than {} MiB; skipped", size, kMaxLineBytes >> 20));
+    }
+
+    // Parses a line if it is a JSON object; false (nothing reported) otherwise.
+    bool try_parse(std::string_view text, uint64_t line_no) {
+      if (line_no == 1 && has_bom(text)) text.remove_prefix(3);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (blank(text) || text.size() > kMaxLineBytes) return false;
+      return emit(text, line_no, nullptr);
+    }
+
+    // `text` is one line without its '\n'.
+    void line(std::string_view text, uint64_t line_no, uint64_t offset) {
+      if (line_no == 1 && has_bom(text)) text.remove_prefix(3);
+      if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
+      if (blank(text)) return;
+      if (text.size() > kMaxLineBytes) {
+        too_long(line_no, offset, text.size());
+        return;
+      }
+      error.clear();
+      if (!emit(text, line_no, &error)) bad(line_no, offset, std::move(error));
+    }
+
+    bool emit(std::string_view text, uint64_t line_no, std::string* err) {
+      int used = layout;
+      if (!build_event(text, *ctx, layout, err, &used)) return false;
+      if (layout < 0) {
+        // First good object of a gzip file (its only unit): it decides for the file.
+        layout = used;
+        in->layout_.store(used, std::memory_order_relaxed);
+      }
+      Event& ev = ctx->event;
+      ev.record_id = line_no;
+      ev.source = in->index_;
+      (*on_event)(ev);
+      return true;
     }
   };
 
@@ -375,6 +418,7 @@ class JsonlInput final : public Input {
     return count;
   }
 
+  // Units of about kUnitBytes ending on line boundaries, with their first line numbers.
   void split(const uint8_t* d, size_t n) {
     size_t pos = 0;
     uint64_t line = 1;
@@ -391,29 +435,25 @@ class JsonlInput final : public Input {
     }
   }
 
-  // The layout of a plain file, from its first line that is a JSON object; -1
-  // when there is none (then no line of the file can make an event anyway).
-  int detect_layout(const uint8_t* d, size_t n) const {
+  // Keeps the top-level keys of the first line that is a JSON object: the file's
+  // layout is detected from them (the FieldMap is only known to read_unit). With
+  // no such line, no line of the file can make an event anyway.
+  void find_first_object(const uint8_t* d, size_t n) {
     size_t pos = 0;
-    bool first = true;
     while (pos < n) {
       const void* nl = std::memchr(d + pos, '\n', n - pos);
       const size_t end = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - d) : n;
       std::string_view text(reinterpret_cast<const char*>(d + pos), end - pos);
-      if (first && text.size() >= 3 && std::memcmp(text.data(), "\xEF\xBB\xBF", 3) == 0) text.remove_prefix(3);
-      first = false;
+      if (pos == 0 && has_bom(text)) text.remove_prefix(3);
       pos = end + 1;
       if (text.size() > kMaxLineBytes || blank(text)) continue;
       simdjson::dom::element doc;
       simdjson::dom::object obj;
       if (thread_parser().parse(text.data(), text.size()).get(doc) || doc.get_object().get(obj)) continue;
-      std::vector<std::string_view> keys;
-      for (simdjson::dom::key_value_pair kv : obj) keys.push_back(kv.key);
-      // The map is shared and detect() only reads it; the indexer is per worker,
-      // so go to the map through a temporary context-free path.
-      return map_for_detect_ ? map_for_detect_->detect(keys) : -2 - static_cast<int>(pos);
+      for (simdjson::dom::key_value_pair kv : obj) first_keys_.emplace_back(kv.key);
+      have_first_keys_ = true;
+      return;
     }
-    return -1;
   }
 
   void read_plain(const Unit& u, LineSink& sink) {
@@ -429,14 +469,131 @@ class JsonlInput final : public Input {
     }
   }
 
-  void read_gzip(LineSink& sink);
+  // Hands every complete line in the buffer to the sink; drops the bytes of a
+  // line that grew over the limit until its end.
+  static void drain(LineBuffer& b, LineSink& sink, uint64_t& line, bool& skipping) {
+    for (;;) {
+      const void* nl = std::memchr(b.data.get() + b.scan, '\n', b.len - b.scan);
+      if (!nl) {
+        b.scan = b.len;
+        if (skipping) {
+          b.start = b.len;
+        } else if (b.len - b.start > kMaxLineBytes) {
+          sink.too_long(line, 0, 0);
+          skipping = true;
+          b.start = b.len;
+        }
+        return;
+      }
+      const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - b.data.get());
+      if (skipping)
+        skipping = false;
+      else
+        sink.line(std::string_view(b.data.get() + b.start, end - b.start), line, 0);
+      ++line;
+      b.start = b.scan = end + 1;
+    }
+  }
+
+  void read_gzip(LineSink& sink) {
+    const uint8_t* d = file_.data();
+    const size_t n = file_.size();
+    z_stream zs{};
+    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
+      sink.problems->push_back(problem(-1, 0, "cannot start gzip decompression (zlib out of memory)"));
+      return;
+    }
+    struct End {
+      z_stream* z;
+      ~End() { inflateEnd(z); }
+    } end_guard{&zs};
+
+    LineBuffer buf;
+    uint64_t line = 1;
+    bool skipping = false;
+    size_t fed = 0;  // bytes of the file handed to zlib so far
+    std::string broken;  // why decompression stopped early, empty when it ended cleanly
+    for (;;) {
+      if (zs.avail_in == 0 && fed < n) {
+        const uInt k = static_cast<uInt>(std::min<size_t>(n - fed, kMaxInflateInput));
+        zs.next_in = const_cast<Bytef*>(d + fed);
+        zs.avail_in = k;
+        fed += k;
+      }
+      buf.reserve_tail(kInflateChunk);
+      zs.next_out = reinterpret_cast<Bytef*>(buf.data.get() + buf.len);
+      zs.avail_out = static_cast<uInt>(kInflateChunk);
+      const int ret = inflate(&zs, Z_NO_FLUSH);
+      buf.len += kInflateChunk - zs.avail_out;
+      drain(buf, sink, line, skipping);
+      const size_t consumed = fed - zs.avail_in;  // compressed offset reached
+      if (ret == Z_OK) continue;
+      if (ret == Z_STREAM_END) {
+        if (consumed >= n) break;
+        // Concatenated gzip members (as `cat a.gz b.gz` or bgzip write) continue the text.
+        if (n - consumed >= 2 && d[consumed] == 0x1f && d[consumed + 1] == 0x8b) {
+          if (inflateReset(&zs) != Z_OK) {
+            broken = "cannot restart decompression for the next gzip member";
+            break;
+          }
+          continue;
+        }
+        bool zeros = true;
+        for (size_t i = consumed; i < n && zeros; ++i) zeros = d[i] == 0;
+        if (!zeros)
+          sink.problems->push_back(problem(-1, consumed,
+                                           fmt::format("{} bytes of non-gzip data after the end of the compressed "
+                                                       "stream ignored",
+                                                       n - consumed),
+                                           true));
+        break;
+      }
+      if (ret == Z_BUF_ERROR && zs.avail_in == 0) {
+        if (fed < n) continue;
+        broken = "gzip stream is truncated (the file ends before the end of the compressed data)";
+        break;
+      }
+      broken = fmt::format("gzip data is corrupt ({}) at compressed offset {:#x}",
+                           zs.msg ? zs.msg : fmt::format("zlib error {}", ret), consumed);
+      break;
+    }
+
+    const std::string_view rest(buf.data.get() + buf.start, buf.len - buf.start);
+    if (broken.empty()) {
+      // The last line, when the text does not end with a newline.
+      if (skipping)
+        return;
+      if (!rest.empty()) sink.line(rest, line, 0);
+      return;
+    }
+    // A JSON object cannot parse when cut short, so a last partial line that
+    // parses is complete and kept; otherwise that is where the data broke.
+    if (!skipping && !blank(rest) && sink.try_parse(rest, line)) ++line;
+    const size_t at = fed - zs.avail_in;
+    sink.problems->push_back(problem(static_cast<int64_t>(line), at,
+                                     line == 1 ? fmt::format("{}; nothing could be read", broken)
+                                               : fmt::format("{}; lines 1 to {} were read, line {} and everything "
+                                                             "after it is lost",
+                                                             broken, line - 1, line)));
+  }
 
   MappedFile file_;
   bool gzip_ = false;
   std::vector<Unit> units_;
+  std::vector<std::string> first_keys_;
+  bool have_first_keys_ = false;
   std::atomic<int> layout_{-1};
-  const FieldMap* map_for_detect_ = nullptr;
 };
 
 }  // namespace
+
+bool parse_json_event(std::string_view line, ReadContext& ctx, int layout, std::string* error) {
+  return build_event(line, ctx, layout, error, nullptr);
+}
+
+std::unique_ptr<Input> open_jsonl(const std::string& path, uint32_t index, MappedFile file, bool gzip,
+                                  Problems& problems) {
+  return JsonlInput::open(path, index, std::move(file), gzip, problems);
+}
+
 }  // namespace vigil

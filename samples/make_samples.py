@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Writes the sample evidence in samples/intrusion/: a simulated living-off-the-land
+intrusion into a defence contractor's network, in the style of the 2023 Five Eyes
+advisory on Volt Typhoon, mixed with ordinary activity. Every event is invented
+here. Three JSON-lines layouts, as real exports come:
+  sysmon-ws-eng-07.jsonl   evtx_dump layout (Event.System / Event.EventData)
+  security-dc01.jsonl      NXLog layout (flat, Hostname, SourceName)
+  winlogbeat-fs01.jsonl    Winlogbeat / ECS layout (winlog.event_data.*)
+Run it again to regenerate them; the output is deterministic."""
+import hashlib, json, os
+
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "intrusion")
+SYSMON_GUID = "5770385F-C22A-43E0-BF4C-06F5698FFBD9"
+record = [1000]
+
+def sysmon(ts, eid, host, data):
+    record[0] += 1
+    return {"Event": {
+        "#attributes": {"xmlns": "http://schemas.microsoft.com/win/2004/08/events/event"},
+        "System": {
+            "Provider": {"#attributes": {"Name": "Microsoft-Windows-Sysmon", "Guid": SYSMON_GUID}},
+            "EventID": eid, "Version": 5, "Level": 4, "Task": eid, "Opcode": 0,
+            "Keywords": "0x8000000000000000",
+            "TimeCreated": {"#attributes": {"SystemTime": ts}},
+            "EventRecordID": record[0], "Correlation": None,
+            "Execution": {"#attributes": {"ProcessID": 3012, "ThreadID": 4120}},
+            "Channel": "Microsoft-Windows-Sysmon/Operational", "Computer": host,
+            "Security": {"#attributes": {"UserID": "S-1-5-18"}}},
+        "EventData": data}}
+
+pid = [4000]
+def proc(ts, host, image, cmd, parent, parent_cmd, user, cwd="C:\\Windows\\system32\\", integrity="High"):
+    pid[0] += 4
+    return sysmon(ts, 1, host, {
+        "RuleName": "-", "UtcTime": ts.replace("T", " ")[:23],
+        "ProcessGuid": "7E1A3C44-%04X-65F0-%04X-000000000B00" % (pid[0] % 65536, pid[0] * 7 % 65536),
+        "ProcessId": pid[0], "Image": image, "CommandLine": cmd, "CurrentDirectory": cwd,
+        "User": user, "LogonGuid": "7E1A3C44-1A2B-65F0-4F21-1D0000000000", "LogonId": "0x1d214f",
+        "TerminalSessionId": 0, "IntegrityLevel": integrity,
+        "Hashes": "SHA256=" + hashlib.sha256(image.encode()).hexdigest().upper(),
+        "ParentProcessGuid": "7E1A3C44-0F00-65F0-2A00-000000000B00", "ParentProcessId": 2240,
+        "ParentImage": parent, "ParentCommandLine": parent_cmd, "ParentUser": user})
+
+WS = "WS-ENG-07.corp.acme-defense.example"
+DC = "DC01.corp.acme-defense.example"
+FS = "FS01.corp.acme-defense.example"
+ADMIN = "ACME\\svc-backup"
+CMD = "C:\\Windows\\System32\\cmd.exe"
+PS = "C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe"
+WMIPRVSE = "C:\\Windows\\System32\\wbem\\WmiPrvSE.exe"
+
+sysmon_events = [
+    proc("2026-03-10T08:55:02.114000Z", WS, "C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE",
+         "\"C:\\Program Files\\Microsoft Office\\root\\Office16\\OUTLOOK.EXE\"", "C:\\Windows\\explorer.exe",
+         "C:\\Windows\\Explorer.EXE", "ACME\\j.harlow", "C:\\Users\\j.harlow\\", "Medium"),
+    proc("2026-03-10T09:12:40.503000Z", WS, "C:\\Windows\\System32\\net.exe",
+         "net group \"Domain Admins\" /domain", CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:13:05.771000Z", WS, "C:\\Windows\\System32\\wbem\\WMIC.exe",
+         "wmic /node:DC01 /user:ACME\\svc-backup process call create \"cmd.exe /c ntdsutil \\\"ac i ntds\\\" ifm \\\"create full C:\\Windows\\Temp\\pro\\\" q q\"",
+         CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:13:06.020000Z", DC, "C:\\Windows\\System32\\ntdsutil.exe",
+         "ntdsutil  \"ac i ntds\" ifm \"create full C:\\Windows\\Temp\\pro\" q q", CMD,
+         "cmd.exe /c ntdsutil \"ac i ntds\" ifm \"create full C:\\Windows\\Temp\\pro\" q q", ADMIN),
+    proc("2026-03-10T09:20:11.310000Z", DC, "C:\\Windows\\System32\\vssadmin.exe",
+         "vssadmin create shadow /for=C:", CMD, "cmd.exe /c vssadmin create shadow /for=C:", ADMIN),
+    proc("2026-03-10T09:21:47.002000Z", DC, "C:\\Windows\\System32\\wbem\\WMIC.exe",
+         "wmic shadowcopy call create Volume=C:\\", WMIPRVSE, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", ADMIN),
+    proc("2026-03-10T09:25:33.640000Z", DC, "C:\\Windows\\System32\\ldifde.exe",
+         "ldifde -f C:\\Windows\\Temp\\users.ldf -p subtree -r \"(objectClass=user)\"", CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:26:02.118000Z", DC, "C:\\Windows\\System32\\dsquery.exe",
+         "dsquery * -filter \"(objectClass=computer)\" -attr * -limit 0", CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:31:15.900000Z", DC, "C:\\Windows\\System32\\wevtutil.exe",
+         "wevtutil qe security /rd:true /f:text /q:\"*[System[(EventID=4624)]]\"", CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:32:40.257000Z", DC, PS,
+         "powershell -nop -c \"Get-EventLog -LogName Security -InstanceId 4624 -Newest 500 | Select-Object -ExpandProperty Message\"",
+         CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:40:07.455000Z", DC, "C:\\Windows\\System32\\rundll32.exe",
+         "rundll32.exe C:\\Windows\\System32\\comsvcs.dll, MiniDump 624 C:\\Windows\\Temp\\lsass.dmp full",
+         CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:52:19.030000Z", DC, "C:\\Windows\\Temp\\7z.exe",
+         "C:\\Windows\\Temp\\7z.exe a -pAcme2026! -mhe=on C:\\Windows\\Temp\\pro.7z C:\\Windows\\Temp\\pro",
+         CMD, "cmd.exe /c", ADMIN, "C:\\Windows\\Temp\\"),
+    proc("2026-03-10T10:05:44.812000Z", WS, "C:\\Windows\\System32\\netsh.exe",
+         "netsh interface portproxy add v4tov4 listenaddress=0.0.0.0 listenport=50100 connectaddress=10.20.1.10 connectport=3389",
+         CMD, "cmd.exe /c", ADMIN),
+    sysmon("2026-03-10T10:08:12.400000Z", 11, WS, {
+        "RuleName": "-", "UtcTime": "2026-03-10 10:08:12.400", "ProcessGuid": "7E1A3C44-4100-65F0-1C00-000000000B00",
+        "ProcessId": 4420, "Image": CMD, "TargetFilename": "C:\\Users\\Public\\Music\\sysupd.exe",
+        "CreationUtcTime": "2026-03-10 10:08:12.400", "User": ADMIN}),
+    proc("2026-03-10T10:08:30.118000Z", WS, "C:\\Users\\Public\\Music\\sysupd.exe",
+         "C:\\Users\\Public\\Music\\sysupd.exe -c C:\\Users\\Public\\Music\\sysupd.ini", CMD, "cmd.exe /c", ADMIN,
+         "C:\\Users\\Public\\Music\\"),
+    sysmon("2026-03-10T10:08:31.502000Z", 3, WS, {
+        "RuleName": "-", "UtcTime": "2026-03-10 10:08:31.502", "ProcessGuid": "7E1A3C44-4104-65F0-1C00-000000000B00",
+        "ProcessId": 4424, "Image": "C:\\Users\\Public\\Music\\sysupd.exe", "User": ADMIN, "Protocol": "tcp",
+        "Initiated": "true", "SourceIsIpv6": "false", "SourceIp": "10.20.7.31", "SourceHostname": WS,
+        "SourcePort": 50233, "SourcePortName": "-", "DestinationIsIpv6": "false", "DestinationIp": "203.0.113.66",
+        "DestinationHostname": "-", "DestinationPort": 443, "DestinationPortName": "https"}),
+    proc("2026-03-10T11:30:00.001000Z", WS, "C:\\Windows\\System32\\svchost.exe",
+         "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule", "C:\\Windows\\System32\\services.exe",
+         "C:\\Windows\\system32\\services.exe", "NT AUTHORITY\\SYSTEM"),
+]
+
+def nxlog(ts, eid, host, message, data, keywords="0x8020000000000000"):
+    ev = {"SourceName": "Microsoft-Windows-Security-Auditing",
+          "ProviderGuid": "{54849625-5478-4994-A5BA-3E3B0328C30D}", "Level": "0", "Keywords": keywords,
+          "Channel": "Security", "Hostname": host, "TimeCreated": ts, "@timestamp": ts, "EventID": eid,
+          "Message": message}
+    ev.update(data)
+    return ev
+
+security_events = [
+    nxlog("2026-03-10T09:11:58.221Z", 4625, DC, "An account failed to log on.",
+          {"TargetUserName": "svc-backup", "TargetDomainName": "ACME", "LogonType": "3", "Status": "0xc000006d",
+           "IpAddress": "10.20.7.31", "WorkstationName": "WS-ENG-07"}, "0x8010000000000000"),
+    nxlog("2026-03-10T09:12:01.903Z", 4624, DC, "An account was successfully logged on.",
+          {"TargetUserName": "svc-backup", "TargetDomainName": "ACME", "LogonType": "3",
+           "TargetLogonId": "0x1d214f", "IpAddress": "10.20.7.31", "WorkstationName": "WS-ENG-07",
+           "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM"}),
+    nxlog("2026-03-10T09:13:06.001Z", 4688, DC, "A new process has been created.",
+          {"NewProcessName": "C:\\Windows\\System32\\ntdsutil.exe",
+           "CommandLine": "ntdsutil  \"ac i ntds\" ifm \"create full C:\\Windows\\Temp\\pro\" q q",
+           "ParentProcessName": "C:\\Windows\\System32\\cmd.exe", "SubjectUserName": "svc-backup",
+           "SubjectDomainName": "ACME", "TokenElevationType": "%%1936"}),
+    nxlog("2026-03-10T10:15:27.442Z", 1102, DC, "The audit log was cleared.",
+          {"SubjectUserName": "svc-backup", "SubjectDomainName": "ACME"}),
+]
+
+def beat(ts, eid, host, provider, channel, data):
+    return {"@timestamp": ts, "event": {"code": str(eid), "kind": "event", "provider": provider},
+            "host": {"name": host.split(".")[0].lower()},
+            "winlog": {"channel": channel, "event_id": eid, "computer_name": host, "provider_name": provider,
+                       "record_id": 50000 + eid, "event_data": data},
+            "message": "sample"}
+
+winlogbeat_events = [
+    beat("2026-03-10T09:58:10.250Z", 5145, FS, "Microsoft-Windows-Security-Auditing", "Security",
+         {"SubjectUserName": "svc-backup", "SubjectDomainName": "ACME", "ShareName": "\\\\*\\Engineering",
+          "RelativeTargetName": "Programs\\X-47\\airframe_rev7.step", "IpAddress": "10.20.7.31",
+          "AccessMask": "0x120089"}),
+    beat("2026-03-10T10:01:42.733Z", 1, FS, "Microsoft-Windows-Sysmon", "Microsoft-Windows-Sysmon/Operational",
+         {"Image": "C:\\Program Files\\WinRAR\\Rar.exe",
+          "CommandLine": "rar.exe a -hpS3cret -r C:\\PerfLogs\\eng.rar \\\\FS01\\Engineering\\Programs\\X-47",
+          "ParentImage": "C:\\Windows\\System32\\cmd.exe", "User": "ACME\\svc-backup", "IntegrityLevel": "High"}),
+]
+
+os.makedirs(HERE, exist_ok=True)
+for name, events in [("sysmon-ws-eng-07.jsonl", sysmon_events), ("security-dc01.jsonl", security_events),
+                     ("winlogbeat-fs01.jsonl", winlogbeat_events)]:
+    with open(os.path.join(HERE, name), "w", newline="\n") as f:
+        for e in events:
+            f.write(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n")
