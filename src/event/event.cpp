@@ -40,11 +40,10 @@ uint32_t EventBuilder::open(NameId name) {
     else
       ev_.nodes[p.last_child].next = idx;
     p.last_child = idx;
-  } else if (idx != 0) {
-    // A second top-level element: keep it as a sibling of the root.
-    uint32_t last = 0;
-    while (ev_.nodes[last].next != kNoNode) last = ev_.nodes[last].next;
-    ev_.nodes[last].next = idx;
+  } else {
+    // Several top-level elements (JSON objects have many keys): chain as siblings.
+    if (last_top_ != kNoNode) ev_.nodes[last_top_].next = idx;
+    last_top_ = idx;
   }
   stack_.push_back({idx, kNoNode, kNoNode});
   return idx;

@@ -96,6 +96,7 @@ class EventBuilder {
   Event& ev_;
   Arena& arena_;
   std::vector<Open> stack_;
+  uint32_t last_top_ = kNoNode;  // last top-level element, to append siblings in O(1)
 };
 
 }  // namespace vigil
