@@ -47,7 +47,7 @@ int run_dump(const DumpOptions& o) {
   bool write_failed = false;
   OrderedPipeline<Rendered>::run(
       all_units(set.inputs), resolve_threads(o.common.threads), map,
-      [format](const UnitRef& u, ReadContext& ctx, Problems& problems) {
+      [format](const UnitRef& u, ReadContext& ctx, NoWorkerState&, Problems& problems) {
         Rendered r;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           append_record(r.text, ev, format);

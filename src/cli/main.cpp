@@ -15,7 +15,8 @@ void add_common(CLI::App* cmd, vigil::cli::CommonOptions& c) {
   cmd->add_option("--threads", c.threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
   cmd->add_flag("-q,--quiet", c.quiet, "Print nothing on stderr but errors");
   cmd->add_option("--field-aliases", c.field_alias_files,
-                  "YAML file of extra field aliases (format of data/field_aliases.yaml); repeatable");
+                  "YAML file of extra field aliases (format of data/field_aliases.yaml); repeatable")
+      ->allow_extra_args(false);
 }
 
 }  // namespace
@@ -35,6 +36,33 @@ int main(int argc, char** argv) {
   dump_cmd->add_option("-o,--output", dump.output, "Write to FILE instead of stdout");
   add_common(dump_cmd, dump.common);
 
+  auto add_rule_options = [](CLI::App* cmd, vigil::cli::RuleOptions& r) {
+    // One value per -r, so `-r rules/ evidence/` leaves evidence/ to the paths.
+    cmd->add_option("-r,--rules", r.rule_paths,
+                    "Sigma rule file or directory (repeat -r for more); default: the rule pack shipped with Vigil")
+        ->allow_extra_args(false);
+    cmd->add_option("--mapping", r.mapping, "Logsource mapping file (format of data/logsources.yaml)");
+    cmd->add_option("--placeholders", r.placeholder_files,
+                    "YAML map of placeholder name to values, for rules using |expand; repeatable")
+        ->allow_extra_args(false);
+  };
+
+  vigil::cli::HuntOptions hunt;
+  CLI::App* hunt_cmd = app.add_subcommand("hunt", "Apply Sigma rules to every event and show the detections");
+  hunt_cmd->add_option("paths", hunt.paths, "Files or directories of evidence")->required();
+  add_rule_options(hunt_cmd, hunt.rules);
+  hunt_cmd->add_option("-f,--format", hunt.format, "table (default, a timeline) or jsonl (one detection per line)")
+      ->check(CLI::IsMember({"table", "jsonl"}));
+  hunt_cmd->add_option("-o,--output", hunt.output, "Write to FILE instead of stdout");
+  add_common(hunt_cmd, hunt.common);
+
+  vigil::cli::RulesCheckOptions check;
+  CLI::App* rules_cmd = app.add_subcommand("rules", "Work with rule packs");
+  rules_cmd->require_subcommand(1);
+  CLI::App* check_cmd = rules_cmd->add_subcommand("check", "List unusable rules and why; count usable ones");
+  add_rule_options(check_cmd, check.rules);
+  add_common(check_cmd, check.common);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -48,5 +76,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*dump_cmd) return vigil::cli::run_dump(dump);
+  if (*hunt_cmd) return vigil::cli::run_hunt(hunt);
+  if (*check_cmd) return vigil::cli::run_rules_check(check);
   return 2;
 }

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -73,6 +74,7 @@ bool FieldMap::load_yaml(std::string_view text, std::string* error) {
         }
         if (body["detect"]) l->detect = body["detect"].as<std::vector<std::string>>();
         if (body["flatten"]) l->flatten = body["flatten"].as<std::vector<std::string>>();
+        if (body["strip_spaces"]) l->strip_spaces = body["strip_spaces"].as<bool>();
         if (const YAML::Node f = body["fields"]) {
           if (!f.IsMap()) {
             *error = "layout `" + name + "`: `fields` must map paths to names";
@@ -166,19 +168,23 @@ NameId FieldMap::resolve(const Layout& l, const std::string& path) const {
     if (inside && (!best || f.size() > best->size())) best = &f;
   }
   if (!best) return intern(p);
+  auto named = [&](std::string name) {
+    if (l.strip_spaces) name.erase(std::remove(name.begin(), name.end(), ' '), name.end());
+    return intern(name);
+  };
   std::string_view rest = best->empty() ? p : p.substr(best->size() + 1);
   constexpr std::string_view kAttrs = "#attributes.";
   const size_t a = rest.rfind(kAttrs);
   if (a != std::string_view::npos) {
     const std::string_view attr = rest.substr(a + kAttrs.size());
-    if (a == 0) return intern(attr);
+    if (a == 0) return named(std::string(attr));
     std::string_view owner = rest.substr(0, a - 1);
     const size_t dot = owner.rfind('.');
     if (dot != std::string_view::npos) owner = owner.substr(dot + 1);
-    return intern(std::string(owner) + "_" + std::string(attr));
+    return named(std::string(owner) + "_" + std::string(attr));
   }
   const size_t dot = rest.rfind('.');
-  return intern(dot == std::string_view::npos ? rest : rest.substr(dot + 1));
+  return named(std::string(dot == std::string_view::npos ? rest : rest.substr(dot + 1)));
 }
 
 PathId FlatIndexer::child(PathId parent, NameId name) {

@@ -48,6 +48,7 @@ class FieldMap {
     std::string name;
     std::vector<std::string> detect;
     std::vector<std::string> flatten;
+    bool strip_spaces = false;
     std::unordered_map<std::string, std::string> fields;
   };
   NameId resolve(const Layout& l, const std::string& path) const;

@@ -20,22 +20,28 @@ struct UnitRef {
   size_t unit;
 };
 
-template <class Out>
+struct NoWorkerState {};
+
+// Out: what a unit produces. State: per-worker state beyond the ReadContext
+// (a rule matcher, say), made once per worker by make_state().
+template <class Out, class State = NoWorkerState>
 class OrderedPipeline {
  public:
-  // work(unit, ctx, problems) -> Out runs on worker threads with that worker's context.
-  using Work = std::function<Out(const UnitRef&, ReadContext&, Problems&)>;
+  // work(unit, ctx, state, problems) -> Out runs on worker threads.
+  using Work = std::function<Out(const UnitRef&, ReadContext&, State&, Problems&)>;
   // consume(unit, out, problems) runs on the calling thread, in order.
   using Consume = std::function<void(const UnitRef&, Out&&, Problems&&)>;
+  using MakeState = std::function<State()>;
 
   static void run(const std::vector<UnitRef>& units, unsigned threads, const std::shared_ptr<FieldMap>& map,
-                  const Work& work, const Consume& consume) {
+                  const Work& work, const Consume& consume, const MakeState& make_state = [] { return State{}; }) {
     if (threads <= 1 || units.size() <= 1) {
       ReadContext ctx(map);
+      State state = make_state();
       for (const UnitRef& u : units) {
         Problems problems;
         ctx.arena.reset();
-        Out out = work(u, ctx, problems);
+        Out out = work(u, ctx, state, problems);
         consume(u, std::move(out), std::move(problems));
       }
       return;
@@ -53,6 +59,7 @@ class OrderedPipeline {
 
     auto worker = [&] {
       ReadContext ctx(map);
+      State state = make_state();
       for (;;) {
         size_t i;
         {
@@ -63,7 +70,7 @@ class OrderedPipeline {
         }
         Problems problems;
         ctx.arena.reset();
-        Out out = work(units[i], ctx, problems);
+        Out out = work(units[i], ctx, state, problems);
         {
           std::lock_guard lock(mu);
           Slot& s = slots[i % window];

@@ -1,0 +1,169 @@
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <map>
+
+#include "cli/commands.hpp"
+#include "cli/input_set.hpp"
+#include "cli/rules.hpp"
+#include "detection/detection.hpp"
+#include "sinks/detection_writer.hpp"
+#include "sources/pipeline.hpp"
+
+namespace vigil::cli {
+namespace {
+
+struct UnitResult {
+  std::vector<Detection> detections;
+  uint64_t events = 0;
+};
+
+void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
+  for (const auto& p : rules.problems()) {
+    if (p.warning && quiet) continue;
+    fmt::print(stderr, "vigil: {}: {}\n", p.warning ? "warning: rule" : "warning: rule skipped", p.to_string());
+  }
+}
+
+}  // namespace
+
+int run_hunt(const HuntOptions& o) {
+  if (o.format != "table" && o.format != "jsonl") {
+    fmt::print(stderr, "vigil: error: unknown format '{}' (use table or jsonl)\n", o.format);
+    return 2;
+  }
+  auto map = load_field_map(o.common);
+  if (!map) return 2;
+  const auto start = std::chrono::steady_clock::now();
+  auto rules = load_rules(o.rules);
+  if (!rules) return 2;
+  report_rule_problems(*rules, o.common.quiet);
+  if (rules->rules().empty()) {
+    fmt::print(stderr, "vigil: error: no usable rule was loaded\n");
+    return 2;
+  }
+
+  std::FILE* out = stdout;
+  if (!o.output.empty() && o.output != "-") {
+    out = std::fopen(o.output.c_str(), "wb");
+    if (!out) {
+      fmt::print(stderr, "vigil: error: cannot write {}: {}\n", o.output, std::strerror(errno));
+      return 2;
+    }
+  }
+
+  InputSet set = open_inputs(o.paths, o.common.quiet);
+  std::vector<std::string> sources;
+  for (const auto& in : set.inputs) sources.push_back(in->path());
+  const std::vector<UnitRef> units = all_units(set.inputs);
+
+  std::vector<Detection> detections;
+  uint64_t events = 0;
+  uint64_t unit_no = 0;
+  const sigma::RuleSet& rs = *rules;
+  using Pipeline = OrderedPipeline<UnitResult, std::unique_ptr<sigma::Matcher>>;
+  Pipeline::run(
+      units, resolve_threads(o.common.threads), map,
+      [&rs](const UnitRef& u, ReadContext& ctx, std::unique_ptr<sigma::Matcher>& matcher, Problems& problems) {
+        UnitResult r;
+        std::vector<uint32_t> hits;
+        u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
+          ++r.events;
+          hits.clear();
+          matcher->match(ev, hits);
+          for (uint32_t rule : hits) {
+            Detection d;
+            d.rule = rule;
+            d.sequence = r.events;
+            describe_event(ev, d);
+            r.detections.push_back(std::move(d));
+          }
+        }, problems);
+        return r;
+      },
+      [&](const UnitRef&, UnitResult&& r, Problems&& problems) {
+        for (const auto& p : problems) report(p, o.common.quiet);
+        events += r.events;
+        for (auto& d : r.detections) {
+          d.sequence |= unit_no << 24;  // units arrive in order: a global, stable position
+          detections.push_back(std::move(d));
+        }
+        ++unit_no;
+      },
+      [&rs] { return std::make_unique<sigma::Matcher>(rs); });
+
+  // The timeline: by event time, then by position in the input; events without a
+  // time go last.
+  std::stable_sort(detections.begin(), detections.end(), [](const Detection& a, const Detection& b) {
+    if ((a.time == 0) != (b.time == 0)) return a.time != 0;
+    if (a.time != b.time) return a.time < b.time;
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    return a.rule < b.rule;
+  });
+
+  const DetectionContext dctx{&rs.rules(), &sources};
+  bool write_failed = false;
+  if (o.format == "jsonl") {
+    std::string buf;
+    for (const auto& d : detections) {
+      append_detection_json(buf, d, dctx);
+      buf += '\n';
+      if (buf.size() > (1 << 20)) {
+        write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
+        buf.clear();
+      }
+    }
+    write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
+  } else {
+    write_timeline(out, detections, dctx, out == stdout && isatty(fileno(stdout)));
+  }
+  if (std::fflush(out) != 0) write_failed = true;
+  if (out != stdout) std::fclose(out);
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!o.common.quiet)
+    fmt::print(stderr, "vigil: {} detections from {} events in {} files ({} rules, {:.2f} s)\n", detections.size(),
+               events, set.inputs.size(), rs.rules().size(), secs);
+  if (write_failed) {
+    fmt::print(stderr, "vigil: error: writing output failed: {}\n", std::strerror(errno));
+    return 1;
+  }
+  if (set.inputs.empty()) {
+    fmt::print(stderr, "vigil: error: no input could be read\n");
+    return 1;
+  }
+  return 0;
+}
+
+int run_rules_check(const RulesCheckOptions& o) {
+  auto rules = load_rules(o.rules);
+  if (!rules) return 2;
+  size_t refused = 0, warnings = 0;
+  for (const auto& p : rules->problems()) {
+    if (p.warning) {
+      ++warnings;
+      if (!o.common.quiet) fmt::print("warning  {}\n", p.to_string());
+    } else {
+      ++refused;
+      fmt::print("refused  {}\n", p.to_string());
+    }
+  }
+  std::map<std::string, size_t> per_logsource;
+  for (const auto& r : rules->rules()) {
+    std::string key = r.logsource.product.empty() ? "*" : r.logsource.product;
+    key += "/" + (r.logsource.category.empty() ? std::string("*") : r.logsource.category);
+    key += "/" + (r.logsource.service.empty() ? std::string("*") : r.logsource.service);
+    ++per_logsource[key];
+  }
+  std::vector<std::pair<std::string, size_t>> rows(per_logsource.begin(), per_logsource.end());
+  std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  fmt::print("\nusable rules per logsource (product/category/service):\n");
+  for (const auto& [k, n] : rows) fmt::print("{:>7}  {}\n", n, k);
+  fmt::print("\n{} usable, {} refused, {} with warnings\n", rules->rules().size(), refused, warnings);
+  return refused ? 1 : 0;
+}
+
+}  // namespace vigil::cli

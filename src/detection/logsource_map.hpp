@@ -1,0 +1,40 @@
+// Sigma logsource -> the events it covers, as data (data/logsources.yaml,
+// compiled in; users may load their own with --mapping).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "detection/sigma/rule.hpp"
+
+namespace vigil {
+
+struct EventSource {
+  std::vector<std::string> channels;  // lower-case; empty = any channel
+  std::vector<uint32_t> event_ids;    // empty = any event id
+  std::string provider;               // lower-case Provider_Name; empty = any
+  std::map<std::string, std::string> fields;  // Sigma field -> the event's field
+};
+
+class LogSourceMap {
+ public:
+  static std::shared_ptr<LogSourceMap> builtin();
+  // Replaces the map with a YAML document in the format of data/logsources.yaml.
+  bool load_yaml(const std::string& text, std::string* error);
+  bool load_file(const std::string& path, std::string* error);
+
+  enum class Scope { Mapped, AnyWindowsEvent, Unmapped };
+  // The event sources of a rule's logsource. Unmapped: a product the map does
+  // not describe (Linux, cloud, Zeek...), whose rules see events without a Channel.
+  Scope lookup(const sigma::LogSource& ls, std::vector<const EventSource*>& out) const;
+
+ private:
+  struct Entry {
+    std::string product, category, service;
+    std::vector<EventSource> sources;
+  };
+  std::vector<Entry> entries_;
+};
+
+}  // namespace vigil

@@ -1,0 +1,114 @@
+// Compiled Sigma value tests. `Image|endswith: '\cmd.exe'` becomes an Atom:
+// one field, a list of patterns (OR, or AND with |all), maybe negated (|neq).
+// Identical atoms across rules are shared, so each is evaluated once per event.
+#pragma once
+#include <re2/re2.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "event/arena.hpp"
+#include "event/event.hpp"
+
+namespace vigil::sigma {
+
+// Values for `|expand` placeholders (%Name%), e.g. loaded from a YAML map of lists.
+using Placeholders = std::map<std::string, std::vector<std::string>>;
+
+enum class StrOp : uint8_t { Equals, StartsWith, EndsWith, Contains, Glob };
+enum class TimePart : uint8_t { None, Minute, Hour, Day, Week, Month, Year };
+enum class Cmp : uint8_t { Eq, Lt, Lte, Gt, Gte };
+
+// Glob tokens: 0..255 are bytes; these are the wildcards.
+inline constexpr uint16_t kGlobStar = 256;  // `*`: any run of bytes
+inline constexpr uint16_t kGlobAny = 257;   // `?`: one character (UTF-8 aware)
+inline constexpr uint16_t kGlobDash = 258;  // |windash: - / – — ―
+
+struct Pattern {
+  enum class Kind : uint8_t { String, Regex, Null, Exists, Cidr, Number, FieldRef, Never };
+  Kind kind = Kind::String;
+  StrOp op = StrOp::Equals;
+  bool cased = false;
+  std::string text;            // String: the literal (lower-case unless cased)
+  std::vector<uint16_t> glob;  // String with op Glob
+  std::shared_ptr<const re2::RE2> re;
+  bool exists = true;          // Exists
+  uint8_t family = 0, prefix = 0;  // Cidr: 4 or 6
+  uint8_t addr[16] = {};
+  Cmp cmp = Cmp::Eq;           // Number
+  TimePart part = TimePart::None;
+  double number = 0;
+  NameId ref = kNoName;        // FieldRef: the other field
+  uint16_t group = 0;          // index of the YAML value it came from (encodings and
+                               // placeholders turn one value into several patterns)
+};
+
+struct Atom {
+  NameId field = kNoName;  // kNoName: keyword search across every value
+  bool all = false;        // every value must hold (|all); else any one
+  bool negate = false;     // |neq
+  std::vector<Pattern> patterns;
+  std::string key;         // canonical description, for sharing identical atoms
+};
+
+// Compiles one detection item. `key` is the map key ("Image|endswith", or
+// "|all" / "" for keywords); `values` its YAML value. Returns false with a
+// message when the item is not valid Sigma. Warnings (unresolved placeholders)
+// are appended to `warnings`; such values never match.
+bool compile_atom(std::string_view key, const YAML::Node& values, const Placeholders& placeholders, Atom& out,
+                  std::string* error, std::vector<std::string>* warnings);
+
+// Parses "10.0.0.0/8", "fe80::/10" or a bare address into a Cidr pattern.
+bool parse_cidr(std::string_view text, Pattern& out);
+// Parses an IPv4 or IPv6 address; family 4 or 6, bytes in network order.
+bool parse_ip(std::string_view text, uint8_t& family, uint8_t addr[16]);
+
+// The matcher's view of one event: each value's text (rendered once) and, on
+// demand, its ASCII lower-case form. Reset for every event; memory is reused.
+class EventView {
+ public:
+  void reset(const Event& ev);
+  const Event& event() const { return *ev_; }
+
+  struct Slot {
+    std::string_view text;
+    std::string_view lower;  // empty until asked for (lower_of)
+    bool lowered = false;
+    bool null = false;
+  };
+  // True when fn(slot) is true for a value whose canonical name is `field`
+  // (arrays give one slot per item).
+  template <class F>
+  bool any_of(NameId field, F&& fn) {
+    for (size_t i = 0; i < field_names_.size(); ++i)
+      if (field_names_[i] == field)
+        for (uint32_t s = slot_begin_[i]; s < slot_begin_[i + 1]; ++s)
+          if (fn(slots_[s])) return true;
+    return false;
+  }
+  bool has(NameId field) const {
+    for (NameId n : field_names_)
+      if (n == field) return true;
+    return false;
+  }
+  std::vector<Slot>& slots() { return slots_; }
+  std::string_view lower_of(Slot& s);
+
+ private:
+  const Event* ev_ = nullptr;
+  Arena arena_;
+  std::vector<NameId> field_names_;
+  std::vector<uint32_t> slot_begin_;
+  std::vector<Slot> slots_;
+  std::string scratch_;
+};
+
+// Evaluates an atom against the event in `view`.
+bool match_atom(const Atom& atom, EventView& view);
+
+}  // namespace vigil::sigma

@@ -1,0 +1,477 @@
+#include "detection/sigma/ruleset.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <sstream>
+
+#include "detection/sigma/condition.hpp"
+
+namespace vigil::sigma {
+namespace fs = std::filesystem;
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Builds one rule's program.
+class ProgramBuilder {
+ public:
+  ProgramBuilder(Program& p, const std::map<std::string, std::string>& renames, const Placeholders& ph,
+                 std::function<uint32_t(Atom&&)> intern_atom)
+      : p_(p), renames_(renames), ph_(ph), intern_atom_(std::move(intern_atom)) {}
+
+  uint32_t node(Expr::Op op, uint32_t a = 0, uint32_t b = 0) {
+    p_.nodes.push_back({op, a, b});
+    return static_cast<uint32_t>(p_.nodes.size() - 1);
+  }
+  uint32_t group(Expr::Op op, const std::vector<uint32_t>& children) {
+    if (children.size() == 1) return children[0];
+    const uint32_t first = static_cast<uint32_t>(p_.kids.size());
+    p_.kids.insert(p_.kids.end(), children.begin(), children.end());
+    return node(op, first, static_cast<uint32_t>(children.size()));
+  }
+
+  bool item(const std::string& key, const YAML::Node& value, const std::string& where, uint32_t& out) {
+    std::string k = key;
+    // Field renames of the event source: rule field -> event field.
+    const size_t bar = k.find('|');
+    const std::string field = k.substr(0, bar);
+    if (auto it = renames_.find(field); it != renames_.end()) k = it->second + (bar == std::string::npos ? "" : k.substr(bar));
+    Atom atom;
+    std::string error;
+    if (!compile_atom(k, value, ph_, atom, &error, &warnings)) {
+      field_ = where + "." + key;
+      error_ = error;
+      return false;
+    }
+    out = node(Expr::Op::Atom, intern_atom_(std::move(atom)));
+    return true;
+  }
+
+  bool map(const YAML::Node& m, const std::string& where, uint32_t& out) {
+    std::vector<uint32_t> parts;
+    for (const auto& kv : m) {
+      uint32_t n;
+      if (!item(kv.first.as<std::string>(), kv.second, where, n)) return false;
+      parts.push_back(n);
+    }
+    if (parts.empty()) {
+      field_ = where;
+      error_ = "empty map";
+      return false;
+    }
+    out = group(Expr::Op::And, parts);
+    return true;
+  }
+
+  bool search(const YAML::Node& v, const std::string& where, uint32_t& out) {
+    if (v.IsMap()) return map(v, where, out);
+    if (v.IsSequence()) {
+      // A list of plain values is a keyword search (OR); maps in a list are OR'd.
+      std::vector<uint32_t> parts;
+      YAML::Node keywords(YAML::NodeType::Sequence);
+      for (const auto& x : v) {
+        if (x.IsMap()) {
+          uint32_t n;
+          if (!map(x, where, n)) return false;
+          parts.push_back(n);
+        } else if (x.IsScalar()) {
+          keywords.push_back(x);
+        } else {
+          field_ = where;
+          error_ = "a list may hold values or maps, not nested lists or null";
+          return false;
+        }
+      }
+      if (keywords.size()) {
+        uint32_t n;
+        if (!item("", keywords, where, n)) return false;
+        parts.push_back(n);
+      }
+      if (parts.empty()) {
+        field_ = where;
+        error_ = "empty list";
+        return false;
+      }
+      out = group(Expr::Op::Or, parts);
+      return true;
+    }
+    if (v.IsScalar()) return item("", v, where, out);
+    field_ = where;
+    error_ = "a search identifier must be a map, a list or a value";
+    return false;
+  }
+
+  std::string field_, error_;
+  std::vector<std::string> warnings;
+
+ private:
+  Program& p_;
+  const std::map<std::string, std::string>& renames_;
+  const Placeholders& ph_;
+  std::function<uint32_t(Atom&&)> intern_atom_;
+};
+
+bool compile_condition(ProgramBuilder& b, const Condition& c, const std::map<std::string, uint32_t>& ids,
+                       uint32_t& out, std::string* error) {
+  switch (c.kind) {
+    case Condition::Kind::Ident: {
+      auto it = ids.find(c.name);
+      if (it == ids.end()) {
+        *error = fmt::format("condition names `{}`, which is not a search identifier of the rule", c.name);
+        return false;
+      }
+      out = it->second;
+      return true;
+    }
+    case Condition::Kind::Not: {
+      uint32_t inner;
+      if (!compile_condition(b, c.children[0], ids, inner, error)) return false;
+      out = b.node(Expr::Op::Not, inner);
+      return true;
+    }
+    case Condition::Kind::And:
+    case Condition::Kind::Or: {
+      std::vector<uint32_t> parts;
+      for (const auto& ch : c.children) {
+        uint32_t n;
+        if (!compile_condition(b, ch, ids, n, error)) return false;
+        parts.push_back(n);
+      }
+      out = b.group(c.kind == Condition::Kind::And ? Expr::Op::And : Expr::Op::Or, parts);
+      return true;
+    }
+    case Condition::Kind::OneOf:
+    case Condition::Kind::AllOf: {
+      std::vector<uint32_t> parts;
+      for (const auto& [name, n] : ids) {
+        const bool hit = c.name == "them" ? name.empty() || name[0] != '_' : identifier_matches(c.name, name);
+        if (hit) parts.push_back(n);
+      }
+      if (parts.empty()) {
+        *error = fmt::format("`{}` matches no search identifier", c.name);
+        return false;
+      }
+      out = b.group(c.kind == Condition::Kind::AllOf ? Expr::Op::And : Expr::Op::Or, parts);
+      return true;
+    }
+  }
+  return false;
+}
+
+bool compile_program(const YAML::Node& detection, const std::map<std::string, std::string>& renames,
+                     const Placeholders& ph, const std::function<uint32_t(Atom&&)>& intern_atom, Program& p,
+                     std::string* field, std::string* error, std::vector<std::string>* warnings) {
+  ProgramBuilder b(p, renames, ph, intern_atom);
+  std::map<std::string, uint32_t> ids;
+  YAML::Node condition;
+  for (const auto& kv : detection) {
+    const std::string name = kv.first.as<std::string>();
+    if (name == "condition") {
+      condition = kv.second;
+      continue;
+    }
+    if (name == "timeframe") continue;  // Sigma 1 aggregation window: handled by correlations
+    uint32_t n;
+    if (!b.search(kv.second, "detection." + name, n)) {
+      *field = b.field_;
+      *error = b.error_;
+      return false;
+    }
+    ids[name] = n;
+  }
+  if (warnings) warnings->insert(warnings->end(), b.warnings.begin(), b.warnings.end());
+  std::vector<std::string> texts;
+  if (condition.IsScalar()) {
+    texts.push_back(condition.Scalar());
+  } else if (condition.IsSequence()) {
+    for (const auto& c : condition) {
+      if (!c.IsScalar()) {
+        *field = "detection.condition";
+        *error = "a condition list must hold strings";
+        return false;
+      }
+      texts.push_back(c.Scalar());
+    }
+  } else {
+    *field = "detection.condition";
+    *error = "must be a string or a list of strings";
+    return false;
+  }
+  std::vector<uint32_t> roots;
+  for (const auto& t : texts) {
+    if (t.find('|') != std::string::npos) {
+      *field = "detection.condition";
+      *error = "Sigma 1 aggregations (`| count() ...`) are replaced by correlation rules in Sigma 2";
+      return false;
+    }
+    Condition c;
+    std::string err;
+    if (!parse_condition(t, c, &err)) {
+      *field = "detection.condition";
+      *error = err;
+      return false;
+    }
+    uint32_t n;
+    if (!compile_condition(b, c, ids, n, &err)) {
+      *field = "detection.condition";
+      *error = err;
+      return false;
+    }
+    roots.push_back(n);
+  }
+  p.root = b.group(Expr::Op::Or, roots);
+  return true;
+}
+
+std::string renames_key(const std::map<std::string, std::string>& r) {
+  std::string k;
+  for (const auto& [a, b] : r) k += a + "=" + b + ";";
+  return k;
+}
+
+}  // namespace
+
+RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
+  if (!options_.logsources) options_.logsources = LogSourceMap::builtin();
+}
+
+uint32_t RuleSet::atom_index(Atom&& atom) {
+  auto it = atom_ids_.find(atom.key);
+  if (it != atom_ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(atoms_.size());
+  atom_ids_.emplace(atom.key, id);
+  atoms_.push_back(std::move(atom));
+  return id;
+}
+
+bool RuleSet::compile(Rule& rule, uint32_t index, std::string* field, std::string* error,
+                      std::vector<std::string>* warnings) {
+  std::vector<const EventSource*> sources;
+  const auto scope = options_.logsources->lookup(rule.logsource, sources);
+  auto intern_atom = [this](Atom&& a) { return atom_index(std::move(a)); };
+  const std::map<std::string, std::string> no_renames;
+
+  // Compile once per distinct set of renames; roll back atoms on failure.
+  const size_t atoms_before = atoms_.size();
+  std::map<std::string, Program> programs;
+  auto program_for = [&](const std::map<std::string, std::string>& renames, Program*& out) {
+    const std::string key = renames_key(renames);
+    auto it = programs.find(key);
+    if (it == programs.end()) {
+      Program p;
+      if (!compile_program(rule.detection, renames, options_.placeholders, intern_atom, p, field, error,
+                           programs.empty() ? warnings : nullptr))
+        return false;
+      it = programs.emplace(key, std::move(p)).first;
+    }
+    out = &it->second;
+    return true;
+  };
+  auto fail = [&] {
+    for (size_t i = atoms_before; i < atoms_.size(); ++i) atom_ids_.erase(atoms_[i].key);
+    atoms_.resize(atoms_before);
+    return false;
+  };
+
+  if (scope != LogSourceMap::Scope::Mapped) {
+    Program* p;
+    if (!program_for(no_renames, p)) return fail();
+    const uint32_t v = static_cast<uint32_t>(variants_.size());
+    variants_.push_back({index, *p, ""});
+    (scope == LogSourceMap::Scope::AnyWindowsEvent ? any_windows_ : non_windows_).push_back(v);
+    return true;
+  }
+  std::vector<std::pair<const EventSource*, Program*>> compiled;
+  for (const EventSource* s : sources) {
+    Program* p;
+    if (!program_for(s->fields, p)) return fail();
+    compiled.emplace_back(s, p);
+  }
+  for (auto& [s, p] : compiled) {
+    const uint32_t v = static_cast<uint32_t>(variants_.size());
+    variants_.push_back({index, *p, s->provider});
+    if (s->channels.empty()) {
+      provider_only_.push_back(v);
+      continue;
+    }
+    for (const auto& ch : s->channels) {
+      ChannelIndex& ci = by_channel_[ch];
+      if (s->event_ids.empty())
+        ci.any_event_id.push_back(v);
+      else
+        for (uint32_t id : s->event_ids) ci.by_event_id[id].push_back(v);
+    }
+  }
+  return true;
+}
+
+size_t RuleSet::load_text(const std::string& name, const std::string& text) {
+  RuleFile file = parse_rule_file(name, text);
+  problems_.insert(problems_.end(), file.problems.begin(), file.problems.end());
+  size_t added = 0;
+  for (Rule& r : file.rules) {
+    std::string field, error;
+    std::vector<std::string> warnings;
+    const uint32_t index = static_cast<uint32_t>(rules_.size());
+    if (!compile(r, index, &field, &error, &warnings)) {
+      problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, field, error});
+      continue;
+    }
+    for (auto& w : warnings) problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, "", w, true});
+    r.detection = YAML::Node();  // compiled: the YAML is no longer needed
+    rules_.push_back(std::move(r));
+    ++added;
+  }
+  for (const YAML::Node& other : file.other) {
+    (void)other;  // correlation and filter rules are applied by the correlation stage
+  }
+  return added;
+}
+
+size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  for (const auto& p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
+           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        const auto ext = lower(it->path().extension().string());
+        if (it->is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(it->path().string());
+      }
+      if (ec) problems_.push_back({p, 0, "", "", "cannot read directory: " + ec.message()});
+    } else if (fs::exists(p, ec)) {
+      files.push_back(p);
+    } else {
+      problems_.push_back({p, 0, "", "", "no such file or directory"});
+    }
+  }
+  std::sort(files.begin(), files.end());
+  size_t added = 0;
+  for (const auto& f : files) {
+    std::ifstream in(f, std::ios::binary);
+    if (!in) {
+      problems_.push_back({f, 0, "", "", "cannot open"});
+      continue;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    added += load_text(f, ss.str());
+  }
+  return added;
+}
+
+void RuleSet::candidates(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
+                         std::vector<uint32_t>& out) const {
+  if (!has_channel) {
+    out.insert(out.end(), non_windows_.begin(), non_windows_.end());
+    return;
+  }
+  out.insert(out.end(), any_windows_.begin(), any_windows_.end());
+  out.insert(out.end(), provider_only_.begin(), provider_only_.end());
+  auto it = by_channel_.find(std::string(channel_lower));
+  if (it == by_channel_.end()) return;
+  out.insert(out.end(), it->second.any_event_id.begin(), it->second.any_event_id.end());
+  if (has_event_id) {
+    auto e = it->second.by_event_id.find(event_id);
+    if (e != it->second.by_event_id.end()) out.insert(out.end(), e->second.begin(), e->second.end());
+  }
+}
+
+Matcher::Matcher(const RuleSet& rules)
+    : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
+      rule_seen_(rules.rules().size(), 0) {}
+
+bool Matcher::atom(uint32_t index) {
+  if (memo_gen_[index] == gen_) return memo_val_[index];
+  const bool v = match_atom(rules_.atoms()[index], view_);
+  memo_gen_[index] = gen_;
+  memo_val_[index] = v;
+  return v;
+}
+
+bool Matcher::eval(const Program& p, uint32_t n) {
+  const Expr& e = p.nodes[n];
+  switch (e.op) {
+    case Expr::Op::Atom: return atom(e.a);
+    case Expr::Op::And:
+      for (uint32_t k = 0; k < e.b; ++k)
+        if (!eval(p, p.kids[e.a + k])) return false;
+      return true;
+    case Expr::Op::Or:
+      for (uint32_t k = 0; k < e.b; ++k)
+        if (eval(p, p.kids[e.a + k])) return true;
+      return false;
+    case Expr::Op::Not: return !eval(p, e.a);
+    case Expr::Op::True: return true;
+    case Expr::Op::False: return false;
+  }
+  return false;
+}
+
+void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
+  if (++gen_ == 0) {  // wrapped: clear the memo
+    std::fill(memo_gen_.begin(), memo_gen_.end(), 0);
+    std::fill(rule_seen_.begin(), rule_seen_.end(), 0);
+    gen_ = 1;
+  }
+  const Value* ch = ev.get(channel_);
+  lower_.clear();
+  if (ch) append_text(lower_, *ch);
+  for (char& c : lower_)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  uint32_t eid = 0;
+  bool has_eid = false;
+  if (const Value* e = ev.get(event_id_)) {
+    if (e->type == ValueType::UInt) {
+      eid = static_cast<uint32_t>(e->u);
+      has_eid = true;
+    } else if (e->type == ValueType::Int) {
+      eid = static_cast<uint32_t>(e->i);
+      has_eid = true;
+    } else if (e->is_string()) {
+      const auto s = e->as_string();
+      has_eid = !s.empty();
+      for (char c : s) {
+        if (c < '0' || c > '9') {
+          has_eid = false;
+          break;
+        }
+        eid = eid * 10 + static_cast<uint32_t>(c - '0');
+      }
+    }
+  }
+  candidates_.clear();
+  rules_.candidates(lower_, ch != nullptr, eid, has_eid, candidates_);
+  if (candidates_.empty()) return;
+  view_.reset(ev);
+  std::string provider;
+  bool provider_done = false;
+  for (uint32_t v : candidates_) {
+    const Variant& var = rules_.variants()[v];
+    if (rule_seen_[var.rule] == gen_) continue;
+    if (!var.provider.empty()) {
+      if (!provider_done) {
+        if (const Value* pv = ev.get(provider_)) append_text(provider, *pv);
+        for (char& c : provider)
+          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+        provider_done = true;
+      }
+      if (provider != var.provider) continue;
+    }
+    if (eval(var.program, var.program.root)) {
+      rule_seen_[var.rule] = gen_;
+      hits.push_back(var.rule);
+    }
+  }
+}
+
+}  // namespace vigil::sigma

@@ -1,0 +1,106 @@
+// Compiled Sigma rules, indexed so an event is tried only against the rules
+// whose logsource can cover it (by Channel and EventID), with identical value
+// tests shared across rules and evaluated at most once per event.
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "detection/logsource_map.hpp"
+#include "detection/sigma/pattern.hpp"
+#include "detection/sigma/rule.hpp"
+
+namespace vigil::sigma {
+
+// A boolean program over shared atoms. And/Or: children kids[a, a+b); Not: child a;
+// Atom: atoms[a].
+struct Expr {
+  enum class Op : uint8_t { And, Or, Not, Atom, True, False };
+  Op op;
+  uint32_t a = 0, b = 0;
+};
+
+struct Program {
+  std::vector<Expr> nodes;
+  std::vector<uint32_t> kids;
+  uint32_t root = 0;
+};
+
+// One way a rule applies: its program compiled with the field names of one
+// event source (Security 4688 names Image `NewProcessName`).
+struct Variant {
+  uint32_t rule;
+  Program program;
+  std::string provider;  // lower-case Provider_Name required, empty = any
+};
+
+struct RuleSetOptions {
+  std::shared_ptr<LogSourceMap> logsources;
+  Placeholders placeholders;
+};
+
+class RuleSet {
+ public:
+  explicit RuleSet(RuleSetOptions options);
+
+  // Loads every *.yml / *.yaml under the paths (files or directories). Unusable
+  // rules are skipped and listed in problems(); returns the number of rules added.
+  size_t load_paths(const std::vector<std::string>& paths);
+  // Loads rules from YAML text (for tests and embedded packs).
+  size_t load_text(const std::string& name, const std::string& text);
+
+  const std::vector<Rule>& rules() const { return rules_; }
+  const std::vector<RuleProblem>& problems() const { return problems_; }
+  const std::vector<Atom>& atoms() const { return atoms_; }
+  const std::vector<Variant>& variants() const { return variants_; }
+
+  // Variants that may apply to an event of this channel (lower-case) and id.
+  // Appends to out; `has_channel` false means a non-Windows event.
+  void candidates(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
+                  std::vector<uint32_t>& out) const;
+
+ private:
+  bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
+  uint32_t atom_index(Atom&& atom);
+
+  RuleSetOptions options_;
+  std::vector<Rule> rules_;
+  std::vector<RuleProblem> problems_;
+  std::vector<Atom> atoms_;
+  std::unordered_map<std::string, uint32_t> atom_ids_;
+  std::vector<Variant> variants_;
+
+  struct ChannelIndex {
+    std::unordered_map<uint32_t, std::vector<uint32_t>> by_event_id;
+    std::vector<uint32_t> any_event_id;
+  };
+  std::unordered_map<std::string, ChannelIndex> by_channel_;
+  std::vector<uint32_t> provider_only_;  // sources keyed by provider alone
+  std::vector<uint32_t> any_windows_;    // product windows, no narrower logsource
+  std::vector<uint32_t> non_windows_;    // other products: events without a Channel
+};
+
+// Per-worker matching state: the event view and the per-event atom memo.
+class Matcher {
+ public:
+  explicit Matcher(const RuleSet& rules);
+  // Appends the index of every rule that matches the event (each rule once).
+  void match(const Event& ev, std::vector<uint32_t>& rules_hit);
+
+ private:
+  bool eval(const Program& p, uint32_t node);
+  bool atom(uint32_t index);
+
+  const RuleSet& rules_;
+  EventView view_;
+  std::vector<uint32_t> memo_gen_;
+  std::vector<uint8_t> memo_val_;
+  uint32_t gen_ = 0;
+  std::vector<uint32_t> candidates_;
+  std::vector<uint32_t> rule_seen_;
+  NameId channel_ = intern("Channel"), event_id_ = intern("EventID"), provider_ = intern("Provider_Name");
+  std::string lower_;
+};
+
+}  // namespace vigil::sigma

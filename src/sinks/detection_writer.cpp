@@ -1,0 +1,125 @@
+#include "sinks/detection_writer.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "event/time.hpp"
+#include "event/value.hpp"
+
+namespace vigil {
+namespace {
+
+// Fields shown in the timeline, most telling first; a detection shows the
+// first few its event has.
+constexpr const char* kTimelineFields[] = {
+    "CommandLine", "ScriptBlockText", "Image", "TargetFilename", "TargetObject", "Details", "QueryName",
+    "DestinationIp", "DestinationPort", "ServiceName", "ImagePath", "TaskName", "TargetUserName", "IpAddress",
+    "LogonType", "ParentImage", "User", "SubjectUserName", "ShareName", "RelativeTargetName", "PipeName",
+    "ImageLoaded", "TargetImage", "GrantedAccess", "Payload", "Message"};
+
+const char* level_color(sigma::Level l) {
+  switch (l) {
+    case sigma::Level::Critical: return "\x1b[1;35m";
+    case sigma::Level::High: return "\x1b[1;31m";
+    case sigma::Level::Medium: return "\x1b[33m";
+    case sigma::Level::Low: return "\x1b[36m";
+    case sigma::Level::Informational: return "\x1b[2m";
+  }
+  return "";
+}
+
+std::string one_line(std::string_view s, size_t max) {
+  std::string out;
+  for (char c : s) {
+    if (out.size() >= max) {
+      out += "…";
+      break;
+    }
+    out += (c == '\n' || c == '\r' || c == '\t') ? ' ' : c;
+  }
+  return out;
+}
+
+std::string summary_fields(const Detection& d) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object obj;
+  if (parser.parse(d.event_json).get(obj) != simdjson::SUCCESS) return {};
+  std::string out;
+  int shown = 0;
+  for (const char* name : kTimelineFields) {
+    simdjson::dom::element v;
+    if (obj.at_key(name).get(v) != simdjson::SUCCESS) continue;
+    std::string text;
+    if (v.is_string()) text = std::string(v.get_string().value());
+    else text = simdjson::minify(v);
+    if (text.empty() || text == "-") continue;
+    if (!out.empty()) out += "  ";
+    out += fmt::format("{}: {}", name, one_line(text, 160));
+    if (++shown == 3) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string format_time(uint64_t filetime) {
+  if (filetime == 0) return "-";
+  std::string s;
+  append_filetime_iso(s, filetime);
+  return s;
+}
+
+void append_detection_json(std::string& out, const Detection& d, const DetectionContext& ctx) {
+  const sigma::Rule& r = (*ctx.rules)[d.rule];
+  out += "{\"timestamp\":";
+  if (d.time) {
+    out += '"';
+    append_filetime_iso(out, d.time);
+    out += '"';
+  } else {
+    out += "null";
+  }
+  out += ",\"rule_id\":";
+  append_json_string(out, r.id);
+  out += ",\"rule_title\":";
+  append_json_string(out, r.title);
+  out += ",\"level\":";
+  append_json_string(out, sigma::level_name(r.level));
+  out += ",\"status\":";
+  append_json_string(out, r.status);
+  out += ",\"tags\":[";
+  for (size_t i = 0; i < r.tags.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, r.tags[i]);
+  }
+  out += "],\"computer\":";
+  append_json_string(out, d.computer);
+  out += ",\"channel\":";
+  append_json_string(out, d.channel);
+  out += ",\"event_id\":";
+  if (d.event_id >= 0) out += std::to_string(d.event_id);
+  else out += "null";
+  out += fmt::format(",\"record_id\":{},\"source\":", d.record_id);
+  append_json_string(out, (*ctx.sources)[d.source]);
+  out += ",\"event\":";
+  out += d.event_json.empty() ? "{}" : d.event_json;
+  out += '}';
+}
+
+void write_timeline(std::FILE* out, const std::vector<Detection>& detections, const DetectionContext& ctx, bool color) {
+  for (const Detection& d : detections) {
+    const sigma::Rule& r = (*ctx.rules)[d.rule];
+    std::string time = format_time(d.time);
+    if (time.size() > 20) time = time.substr(0, 19) + "Z";  // seconds are enough on screen
+    const char* on = color ? level_color(r.level) : "";
+    const char* off = color ? "\x1b[0m" : "";
+    fmt::print(out, "{}  {:<24}  {}{:<8}{}  {}\n", time, one_line(d.computer, 24), on, sigma::level_name(r.level),
+               off, r.title);
+    const std::string fields = summary_fields(d);
+    if (!fields.empty()) fmt::print(out, "{:>22}{}\n", "", fields);
+  }
+}
+
+}  // namespace vigil
