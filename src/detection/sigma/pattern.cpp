@@ -744,6 +744,7 @@ bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
 }
 
 bool match_pattern(const Pattern& p, NameId field, bool present, EventView& view) {
+  if (!view.may_match(p)) return false;  // the prefilter saw no possible match
   switch (p.kind) {
     case Pattern::Kind::Exists: return present == p.exists;
     case Pattern::Kind::Null: return !present;

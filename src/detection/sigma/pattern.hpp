@@ -28,6 +28,7 @@ enum class Cmp : uint8_t { Eq, Lt, Lte, Gt, Gte };
 inline constexpr uint16_t kGlobStar = 256;  // `*`: any run of bytes
 inline constexpr uint16_t kGlobAny = 257;   // `?`: one character (UTF-8 aware)
 inline constexpr uint16_t kGlobDash = 258;  // |windash: - / – — ―
+inline constexpr uint32_t kNoPrefilter = 0xFFFFFFFFu;
 
 struct Pattern {
   enum class Kind : uint8_t { String, Regex, Null, Exists, Cidr, Number, FieldRef, Never };
@@ -46,6 +47,7 @@ struct Pattern {
   NameId ref = kNoName;        // FieldRef: the other field
   uint16_t group = 0;          // index of the YAML value it came from (encodings and
                                // placeholders turn one value into several patterns)
+  uint32_t prefilter = kNoPrefilter;  // id in the Prefilter, when it has one
 };
 
 struct Atom {
@@ -98,6 +100,23 @@ class EventView {
   }
   std::vector<Slot>& slots() { return slots_; }
   std::string_view lower_of(Slot& s);
+  // The name of each of the event's values, in order (names repeat when several
+  // values share one).
+  const std::vector<NameId>& field_names() const { return field_names_; }
+  template <class F>
+  void for_each_slot_of(size_t field_index, F&& fn) {
+    for (uint32_t s = slot_begin_[field_index]; s < slot_begin_[field_index + 1]; ++s) fn(slots_[s]);
+  }
+
+  // Prefilter results for the current event: a pattern with a prefilter id can
+  // match only if the scan hit it.
+  void set_prefilter_hits(const uint32_t* hit_generation, uint32_t now) {
+    hit_gen_ = hit_generation;
+    hit_now_ = now;
+  }
+  bool may_match(const Pattern& p) const {
+    return p.prefilter == kNoPrefilter || !hit_gen_ || hit_gen_[p.prefilter] == hit_now_;
+  }
 
  private:
   const Event* ev_ = nullptr;
@@ -106,6 +125,8 @@ class EventView {
   std::vector<uint32_t> slot_begin_;
   std::vector<Slot> slots_;
   std::string scratch_;
+  const uint32_t* hit_gen_ = nullptr;
+  uint32_t hit_now_ = 0;
 };
 
 // Evaluates an atom against the event in `view`.

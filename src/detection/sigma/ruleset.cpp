@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <fstream>
 #include <sstream>
 
@@ -315,6 +316,72 @@ bool RuleSet::compile(Rule& rule, uint32_t index, std::string* field, std::strin
 }
 
 size_t RuleSet::load_text(const std::string& name, const std::string& text) {
+  const size_t n = add_text(name, text);
+  finalize();
+  return n;
+}
+
+namespace {
+
+// Prefilter ids of which at least one must be hit for the node to be true, or
+// nullopt when no such set is known.
+std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, const std::vector<Atom>& atoms,
+                                               int depth = 0) {
+  if (depth > 64) return std::nullopt;
+  const Expr& e = p.nodes[n];
+  switch (e.op) {
+    case Expr::Op::Atom: {
+      const Atom& a = atoms[e.a];
+      if (a.negate || a.patterns.empty()) return std::nullopt;
+      std::vector<uint32_t> ids;
+      for (const Pattern& pat : a.patterns) {
+        if (a.all && pat.group != a.patterns.front().group) break;  // |all: the first value is needed
+        if (pat.prefilter == kNoPrefilter) return std::nullopt;
+        ids.push_back(pat.prefilter);
+      }
+      return ids;
+    }
+    case Expr::Op::And: {
+      std::optional<std::vector<uint32_t>> best;
+      for (uint32_t k = 0; k < e.b; ++k) {
+        auto s = necessary(p, p.kids[e.a + k], atoms, depth + 1);
+        if (s && (!best || s->size() < best->size())) best = std::move(s);
+      }
+      return best;
+    }
+    case Expr::Op::Or: {
+      std::vector<uint32_t> all;
+      for (uint32_t k = 0; k < e.b; ++k) {
+        auto s = necessary(p, p.kids[e.a + k], atoms, depth + 1);
+        if (!s) return std::nullopt;
+        all.insert(all.end(), s->begin(), s->end());
+      }
+      return all;
+    }
+    case Expr::Op::False: return std::vector<uint32_t>{};
+    case Expr::Op::Not:
+    case Expr::Op::True: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void RuleSet::finalize() {
+  prefilter_.build(atoms_);
+  for (Variant& v : variants_) {
+    auto s = necessary(v.program, v.program.root, atoms_);
+    v.always = !s.has_value();
+    v.trigger.clear();
+    if (s) {
+      std::sort(s->begin(), s->end());
+      s->erase(std::unique(s->begin(), s->end()), s->end());
+      v.trigger = std::move(*s);
+    }
+  }
+}
+
+size_t RuleSet::add_text(const std::string& name, const std::string& text) {
   RuleFile file = parse_rule_file(name, text);
   problems_.insert(problems_.end(), file.problems.begin(), file.problems.end());
   size_t added = 0;
@@ -364,8 +431,9 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    added += load_text(f, ss.str());
+    added += add_text(f, ss.str());
   }
+  finalize();
   return added;
 }
 
@@ -388,7 +456,27 @@ void RuleSet::candidates(std::string_view channel_lower, bool has_channel, uint3
 
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
-      rule_seen_(rules.rules().size(), 0) {}
+      rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
+      scratch_(rules.prefilter().new_scratch()) {}
+
+Matcher::~Matcher() {
+  if (scratch_) hs_free_scratch(scratch_);
+}
+
+void Matcher::scan(const hs_database_t* db, std::string_view text) {
+  if (!db || !scratch_) return;
+  struct Ctx {
+    uint32_t* hits;
+    uint32_t gen;
+  } ctx{hit_gen_.data(), gen_};
+  hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
+          [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
+            auto* x = static_cast<Ctx*>(c);
+            x->hits[id] = x->gen;
+            return 0;
+          },
+          &ctx);
+}
 
 bool Matcher::atom(uint32_t index) {
   if (memo_gen_[index] == gen_) return memo_val_[index];
@@ -421,6 +509,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   if (++gen_ == 0) {  // wrapped: clear the memo
     std::fill(memo_gen_.begin(), memo_gen_.end(), 0);
     std::fill(rule_seen_.begin(), rule_seen_.end(), 0);
+    std::fill(hit_gen_.begin(), hit_gen_.end(), 0);
     gen_ = 1;
   }
   const Value* ch = ev.get(channel_);
@@ -453,11 +542,32 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   rules_.candidates(lower_, ch != nullptr, eid, has_eid, candidates_);
   if (candidates_.empty()) return;
   view_.reset(ev);
+  // One prefilter scan per value: of its field's database, and of the keywords'.
+  const Prefilter& pf = rules_.prefilter();
+  const auto& names = view_.field_names();
+  for (size_t i = 0; i < names.size(); ++i) {
+    const hs_database_t* db = pf.db_for(names[i]);
+    if (!db && !pf.keyword_db()) continue;
+    view_.for_each_slot_of(i, [&](EventView::Slot& s) {
+      scan(db, s.text);
+      scan(pf.keyword_db(), s.text);
+    });
+  }
+  view_.set_prefilter_hits(hit_gen_.data(), gen_);
   std::string provider;
   bool provider_done = false;
   for (uint32_t v : candidates_) {
     const Variant& var = rules_.variants()[v];
     if (rule_seen_[var.rule] == gen_) continue;
+    if (!var.always) {
+      bool hit = false;
+      for (uint32_t id : var.trigger)
+        if (hit_gen_[id] == gen_) {
+          hit = true;
+          break;
+        }
+      if (!hit) continue;
+    }
     if (!var.provider.empty()) {
       if (!provider_done) {
         if (const Value* pv = ev.get(provider_)) append_text(provider, *pv);

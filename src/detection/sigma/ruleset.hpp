@@ -9,6 +9,7 @@
 
 #include "detection/logsource_map.hpp"
 #include "detection/sigma/pattern.hpp"
+#include "detection/sigma/prefilter.hpp"
 #include "detection/sigma/rule.hpp"
 
 namespace vigil::sigma {
@@ -33,6 +34,11 @@ struct Variant {
   uint32_t rule;
   Program program;
   std::string provider;  // lower-case Provider_Name required, empty = any
+  // The rule can only match when one of these prefilter ids was hit; when
+  // `always` is set no such set exists (negations, regexes...) and the rule is
+  // evaluated on every event of its logsource.
+  std::vector<uint32_t> trigger;
+  bool always = true;
 };
 
 struct RuleSetOptions {
@@ -54,6 +60,7 @@ class RuleSet {
   const std::vector<RuleProblem>& problems() const { return problems_; }
   const std::vector<Atom>& atoms() const { return atoms_; }
   const std::vector<Variant>& variants() const { return variants_; }
+  const Prefilter& prefilter() const { return prefilter_; }
 
   // Variants that may apply to an event of this channel (lower-case) and id.
   // Appends to out; `has_channel` false means a non-Windows event.
@@ -63,6 +70,9 @@ class RuleSet {
  private:
   bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
   uint32_t atom_index(Atom&& atom);
+  size_t add_text(const std::string& name, const std::string& text);
+  // Builds the prefilter and each variant's trigger set; run after loading.
+  void finalize();
 
   RuleSetOptions options_;
   std::vector<Rule> rules_;
@@ -70,6 +80,7 @@ class RuleSet {
   std::vector<Atom> atoms_;
   std::unordered_map<std::string, uint32_t> atom_ids_;
   std::vector<Variant> variants_;
+  Prefilter prefilter_;
 
   struct ChannelIndex {
     std::unordered_map<uint32_t, std::vector<uint32_t>> by_event_id;
@@ -85,12 +96,16 @@ class RuleSet {
 class Matcher {
  public:
   explicit Matcher(const RuleSet& rules);
+  ~Matcher();
+  Matcher(const Matcher&) = delete;
+  Matcher& operator=(const Matcher&) = delete;
   // Appends the index of every rule that matches the event (each rule once).
   void match(const Event& ev, std::vector<uint32_t>& rules_hit);
 
  private:
   bool eval(const Program& p, uint32_t node);
   bool atom(uint32_t index);
+  void scan(const hs_database_t* db, std::string_view text);
 
   const RuleSet& rules_;
   EventView view_;
@@ -99,6 +114,8 @@ class Matcher {
   uint32_t gen_ = 0;
   std::vector<uint32_t> candidates_;
   std::vector<uint32_t> rule_seen_;
+  std::vector<uint32_t> hit_gen_;  // prefilter id -> generation of its last hit
+  hs_scratch_t* scratch_ = nullptr;
   NameId channel_ = intern("Channel"), event_id_ = intern("EventID"), provider_ = intern("Provider_Name");
   std::string lower_;
 };

@@ -1,0 +1,53 @@
+// The multi-pattern prefilter: for each field, one vectorscan literal database
+// holds a literal of every string pattern of every atom on that field, across
+// all rules. One scan of
+// a value says which patterns may match it; only those are confirmed by the
+// exact matcher, and only rules with a possible hit are evaluated. This is what
+// keeps the cost per event nearly flat as the rule count grows.
+#pragma once
+#include <hs/hs.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "detection/sigma/pattern.hpp"
+
+namespace vigil::sigma {
+
+class Prefilter {
+ public:
+  Prefilter() = default;
+  ~Prefilter();
+  Prefilter(const Prefilter&) = delete;
+  Prefilter& operator=(const Prefilter&) = delete;
+
+  // Gives every prefilterable string pattern in `atoms` an id (Pattern::prefilter)
+  // and compiles the databases. Patterns vectorscan cannot take stay unfiltered.
+  void build(std::vector<Atom>& atoms);
+
+  size_t id_count() const { return id_count_; }
+  // Database for a field, or nullptr; keyword atoms (no field) use keyword_db().
+  const hs_database_t* db_for(NameId field) const {
+    auto it = by_field_.find(field);
+    return it == by_field_.end() ? nullptr : it->second;
+  }
+  const hs_database_t* keyword_db() const { return keyword_; }
+  // A scratch space for one worker thread.
+  hs_scratch_t* new_scratch() const;
+
+ private:
+  std::unordered_map<NameId, hs_database_t*> by_field_;
+  hs_database_t* keyword_ = nullptr;
+  size_t id_count_ = 0;
+};
+
+// A literal that every text matching the pattern contains: the pattern's own
+// text, or a glob's longest run of plain bytes. The prefilter looks for it
+// anywhere in the value (case-insensitively unless the pattern is cased); the
+// exact matcher then confirms. Empty when the pattern has no literal to find.
+std::string prefilter_literal(const Pattern& p);
+
+}  // namespace vigil::sigma
