@@ -55,6 +55,9 @@ sysmon_events = [
          "C:\\Windows\\Explorer.EXE", "ACME\\j.harlow", "C:\\Users\\j.harlow\\", "Medium"),
     proc("2026-03-10T09:12:40.503000Z", WS, "C:\\Windows\\System32\\net.exe",
          "net group \"Domain Admins\" /domain", CMD, "cmd.exe /c", ADMIN),
+    proc("2026-03-10T09:12:40.541000Z", WS, "C:\\Windows\\System32\\net1.exe",
+         "C:\\Windows\\system32\\net1 group \"Domain Admins\" /domain", "C:\\Windows\\System32\\net.exe",
+         "net group \"Domain Admins\" /domain", ADMIN),
     proc("2026-03-10T09:13:05.771000Z", WS, "C:\\Windows\\System32\\wbem\\WMIC.exe",
          "wmic /node:DC01 /user:ACME\\svc-backup process call create \"cmd.exe /c ntdsutil \\\"ac i ntds\\\" ifm \\\"create full C:\\Windows\\Temp\\pro\\\" q q\"",
          CMD, "cmd.exe /c", ADMIN),
@@ -65,6 +68,12 @@ sysmon_events = [
          "vssadmin create shadow /for=C:", CMD, "cmd.exe /c vssadmin create shadow /for=C:", ADMIN),
     proc("2026-03-10T09:21:47.002000Z", DC, "C:\\Windows\\System32\\wbem\\WMIC.exe",
          "wmic shadowcopy call create Volume=C:\\", WMIPRVSE, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", ADMIN),
+    proc("2026-03-10T09:22:30.815000Z", DC, CMD,
+         "cmd.exe /c copy \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\Windows\\NTDS\\ntds.dit C:\\Windows\\Temp\\pro\\ntds.dit",
+         WMIPRVSE, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", ADMIN),
+    proc("2026-03-10T09:22:41.077000Z", DC, CMD,
+         "cmd.exe /c copy \\\\?\\GLOBALROOT\\Device\\HarddiskVolumeShadowCopy1\\Windows\\System32\\config\\SYSTEM C:\\Windows\\Temp\\pro\\SYSTEM.hiv",
+         WMIPRVSE, "C:\\Windows\\system32\\wbem\\wmiprvse.exe -secured -Embedding", ADMIN),
     proc("2026-03-10T09:25:33.640000Z", DC, "C:\\Windows\\System32\\ldifde.exe",
          "ldifde -f C:\\Windows\\Temp\\users.ldf -p subtree -r \"(objectClass=user)\"", CMD, "cmd.exe /c", ADMIN),
     proc("2026-03-10T09:26:02.118000Z", DC, "C:\\Windows\\System32\\dsquery.exe",
@@ -83,6 +92,12 @@ sysmon_events = [
     proc("2026-03-10T10:05:44.812000Z", WS, "C:\\Windows\\System32\\netsh.exe",
          "netsh interface portproxy add v4tov4 listenaddress=0.0.0.0 listenport=50100 connectaddress=10.20.1.10 connectport=3389",
          CMD, "cmd.exe /c", ADMIN),
+    sysmon("2026-03-10T10:05:44.910000Z", 13, WS, {
+        "RuleName": "-", "EventType": "SetValue", "UtcTime": "2026-03-10 10:05:44.910",
+        "ProcessGuid": "7E1A3C44-40F8-65F0-1C00-000000000B00", "ProcessId": 4088,
+        "Image": "C:\\Windows\\System32\\netsh.exe",
+        "TargetObject": "HKLM\\System\\CurrentControlSet\\Services\\PortProxy\\v4tov4\\tcp\\0.0.0.0/50100",
+        "Details": "10.20.1.10/3389", "User": ADMIN}),
     sysmon("2026-03-10T10:08:12.400000Z", 11, WS, {
         "RuleName": "-", "UtcTime": "2026-03-10 10:08:12.400", "ProcessGuid": "7E1A3C44-4100-65F0-1C00-000000000B00",
         "ProcessId": 4420, "Image": CMD, "TargetFilename": "C:\\Users\\Public\\Music\\sysupd.exe",
@@ -96,14 +111,22 @@ sysmon_events = [
         "Initiated": "true", "SourceIsIpv6": "false", "SourceIp": "10.20.7.31", "SourceHostname": WS,
         "SourcePort": 50233, "SourcePortName": "-", "DestinationIsIpv6": "false", "DestinationIp": "203.0.113.66",
         "DestinationHostname": "-", "DestinationPort": 443, "DestinationPortName": "https"}),
+    proc("2026-03-10T10:47:18.262000Z", WS, "C:\\Program Files\\7-Zip\\7z.exe",
+         "\"C:\\Program Files\\7-Zip\\7z.exe\" x C:\\Users\\j.harlow\\Downloads\\bracket_drawings.7z -oC:\\Users\\j.harlow\\Documents\\bracket",
+         "C:\\Windows\\explorer.exe", "C:\\Windows\\Explorer.EXE", "ACME\\j.harlow", "C:\\Users\\j.harlow\\", "Medium"),
+    proc("2026-03-10T11:02:55.580000Z", WS, "C:\\Windows\\System32\\vssadmin.exe",
+         "vssadmin list shadows /for=C:", CMD, "cmd.exe", "ACME\\it.tperez"),
     proc("2026-03-10T11:30:00.001000Z", WS, "C:\\Windows\\System32\\svchost.exe",
          "C:\\Windows\\system32\\svchost.exe -k netsvcs -p -s Schedule", "C:\\Windows\\System32\\services.exe",
          "C:\\Windows\\system32\\services.exe", "NT AUTHORITY\\SYSTEM"),
 ]
 
-def nxlog(ts, eid, host, message, data, keywords="0x8020000000000000"):
-    ev = {"SourceName": "Microsoft-Windows-Security-Auditing",
-          "ProviderGuid": "{54849625-5478-4994-A5BA-3E3B0328C30D}", "Level": "0", "Keywords": keywords,
+AUDITING = ("Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-A5BA-3E3B0328C30D}")
+EVENTLOG = ("Microsoft-Windows-Eventlog", "{FC65DDD8-D6EF-4962-83D5-6E5CFE9CE148}")
+
+def nxlog(ts, eid, host, message, data, keywords="0x8020000000000000", provider=AUDITING):
+    ev = {"SourceName": provider[0],
+          "ProviderGuid": provider[1], "Level": "0" if provider == AUDITING else "4", "Keywords": keywords,
           "Channel": "Security", "Hostname": host, "TimeCreated": ts, "@timestamp": ts, "EventID": eid,
           "Message": message}
     ev.update(data)
@@ -123,7 +146,8 @@ security_events = [
            "ParentProcessName": "C:\\Windows\\System32\\cmd.exe", "SubjectUserName": "svc-backup",
            "SubjectDomainName": "ACME", "TokenElevationType": "%%1936"}),
     nxlog("2026-03-10T10:15:27.442Z", 1102, DC, "The audit log was cleared.",
-          {"SubjectUserName": "svc-backup", "SubjectDomainName": "ACME"}),
+          {"SubjectUserSid": "S-1-5-21-3623811015-3361044348-30300820-1107", "SubjectUserName": "svc-backup",
+           "SubjectDomainName": "ACME", "SubjectLogonId": "0x2c8a71"}, "0x4020000000000000", EVENTLOG),
 ]
 
 def beat(ts, eid, host, provider, channel, data):
@@ -142,6 +166,11 @@ winlogbeat_events = [
          {"Image": "C:\\Program Files\\WinRAR\\Rar.exe",
           "CommandLine": "rar.exe a -hpS3cret -r C:\\PerfLogs\\eng.rar \\\\FS01\\Engineering\\Programs\\X-47",
           "ParentImage": "C:\\Windows\\System32\\cmd.exe", "User": "ACME\\svc-backup", "IntegrityLevel": "High"}),
+    beat("2026-03-10T10:03:15.604Z", 4104, FS, "Microsoft-Windows-PowerShell", "Microsoft-Windows-PowerShell/Operational",
+         {"MessageNumber": "1", "MessageTotal": "1",
+          "ScriptBlockText": "Get-WinEvent -FilterHashtable @{LogName='Security'; Id=4624} -MaxEvents 300 | "
+                             "ForEach-Object { $_.Properties[5].Value + ' ' + $_.Properties[18].Value }",
+          "ScriptBlockId": "3f9c2a71-5d4e-4b8a-9c1f-7e2d6b0a8c45", "Path": ""}),
 ]
 
 os.makedirs(HERE, exist_ok=True)

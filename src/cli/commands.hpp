@@ -25,6 +25,9 @@ struct RuleOptions {
   std::vector<std::string> rule_paths;  // empty: the rule pack shipped with Vigil
   std::string mapping;                  // logsource mapping file; empty: built-in
   std::vector<std::string> placeholder_files;
+  bool no_cache = false;
+  std::string cache_dir;  // empty: $VIGIL_CACHE_DIR, $XDG_CACHE_HOME/vigil or ~/.cache/vigil
+  unsigned threads = 0;
 };
 
 struct HuntOptions {

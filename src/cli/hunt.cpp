@@ -39,7 +39,9 @@ int run_hunt(const HuntOptions& o) {
   auto map = load_field_map(o.common);
   if (!map) return 2;
   const auto start = std::chrono::steady_clock::now();
-  auto rules = load_rules(o.rules);
+  RuleOptions rule_options = o.rules;
+  rule_options.threads = o.common.threads;
+  auto rules = load_rules(rule_options);
   if (!rules) return 2;
   report_rule_problems(*rules, o.common.quiet);
   if (rules->rules().empty()) {

@@ -45,6 +45,9 @@ int main(int argc, char** argv) {
     cmd->add_option("--placeholders", r.placeholder_files,
                     "YAML map of placeholder name to values, for rules using |expand; repeatable")
         ->allow_extra_args(false);
+    cmd->add_option("--cache-dir", r.cache_dir,
+                    "Where compiled rules are cached (default: $VIGIL_CACHE_DIR, $XDG_CACHE_HOME/vigil or ~/.cache/vigil)");
+    cmd->add_flag("--no-cache", r.no_cache, "Compile the rules afresh and do not write the cache");
   };
 
   vigil::cli::HuntOptions hunt;

@@ -21,8 +21,17 @@ std::string default_rule_pack() {
   return std::string(VIGIL_SOURCE_DIR) + "/rules";
 }
 
+std::string default_cache_dir() {
+  if (const char* env = std::getenv("VIGIL_CACHE_DIR"); env && *env) return env;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg) return std::string(xdg) + "/vigil";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.cache/vigil";
+  return {};
+}
+
 std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o) {
   sigma::RuleSetOptions ro;
+  ro.threads = o.threads;
+  if (!o.no_cache) ro.cache_dir = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
   ro.logsources = LogSourceMap::builtin();
   if (!o.mapping.empty()) {
     std::string error;

@@ -11,6 +11,9 @@ namespace vigil::cli {
 // binary's parent directory (build/../rules), else the source tree's rules/.
 std::string default_rule_pack();
 
+// Where compiled rules are cached unless --cache-dir or --no-cache say otherwise.
+std::string default_cache_dir();
+
 // Builds a RuleSet from the options; nullptr after an error message when the
 // mapping or placeholder files are unusable.
 std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o);

@@ -91,6 +91,7 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
     return false;
   }
   entries_ = std::move(entries);
+  source_text_ = text;
   return true;
 }
 

@@ -24,6 +24,9 @@ class LogSourceMap {
   bool load_yaml(const std::string& text, std::string* error);
   bool load_file(const std::string& path, std::string* error);
 
+  // The YAML the map was loaded from (part of the compiled-rule cache key).
+  const std::string& source_text() const { return source_text_; }
+
   enum class Scope { Mapped, AnyWindowsEvent, Unmapped };
   // The event sources of a rule's logsource. Unmapped: a product the map does
   // not describe (Linux, cloud, Zeek...), whose rules see events without a Channel.
@@ -35,6 +38,7 @@ class LogSourceMap {
     std::vector<EventSource> sources;
   };
   std::vector<Entry> entries_;
+  std::string source_text_;
 };
 
 }  // namespace vigil

@@ -412,6 +412,20 @@ bool expand_placeholders(const Tokens& t, const Placeholders& ph, std::vector<To
 
 }  // namespace
 
+std::shared_ptr<const re2::RE2> make_regex(const std::string& pattern, bool case_sensitive, bool dot_nl,
+                                           std::string* error) {
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_case_sensitive(case_sensitive);
+  o.set_dot_nl(dot_nl);
+  auto re = std::make_shared<const RE2>(pattern, o);
+  if (!re->ok()) {
+    *error = re->error();
+    return nullptr;
+  }
+  return re;
+}
+
 bool parse_ip(std::string_view text, uint8_t& family, uint8_t addr[16]) {
   std::string s(text);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -545,18 +559,17 @@ bool compile_atom(std::string_view key, const YAML::Node& values, const Placehol
       return false;
     }
     if (m.re) {
-      RE2::Options o;
-      o.set_log_errors(false);
-      o.set_case_sensitive(!m.re_i);
-      o.set_dot_nl(m.re_s);
-      o.set_never_nl(false);
       const std::string pattern = m.re_m ? "(?m)" + raw : raw;
-      auto re = std::make_shared<const RE2>(pattern, o);
-      if (!re->ok()) {
-        *error = fmt::format("regular expression `{}` is not supported: {}", raw, re->error());
+      std::string re_error;
+      auto re = make_regex(pattern, !m.re_i, m.re_s, &re_error);
+      if (!re) {
+        *error = fmt::format("regular expression `{}` is not supported: {}", raw, re_error);
         return false;
       }
       p.kind = Pattern::Kind::Regex;
+      p.text = pattern;
+      p.cased = !m.re_i;
+      p.dot_nl = m.re_s;
       p.re = std::move(re);
       out.patterns.push_back(std::move(p));
       continue;

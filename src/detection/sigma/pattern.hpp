@@ -37,7 +37,8 @@ struct Pattern {
   bool cased = false;
   std::string text;            // String: the literal (lower-case unless cased)
   std::vector<uint16_t> glob;  // String with op Glob
-  std::shared_ptr<const re2::RE2> re;
+  std::shared_ptr<const re2::RE2> re;  // Regex: compiled from `text`, case-sensitive
+  bool dot_nl = false;                 // when `cased`; |s sets dot_nl
   bool exists = true;          // Exists
   uint8_t family = 0, prefix = 0;  // Cidr: 4 or 6
   uint8_t addr[16] = {};
@@ -64,6 +65,11 @@ struct Atom {
 // are appended to `warnings`; such values never match.
 bool compile_atom(std::string_view key, const YAML::Node& values, const Placeholders& placeholders, Atom& out,
                   std::string* error, std::vector<std::string>* warnings);
+
+// Compiles a Sigma regular expression (RE2: linear time); nullptr with a
+// message when RE2 cannot take it.
+std::shared_ptr<const re2::RE2> make_regex(const std::string& pattern, bool case_sensitive, bool dot_nl,
+                                           std::string* error);
 
 // Parses "10.0.0.0/8", "fe80::/10" or a bare address into a Cidr pattern.
 bool parse_cidr(std::string_view text, Pattern& out);

@@ -39,6 +39,7 @@ class Prefilter {
   hs_scratch_t* new_scratch() const;
 
  private:
+  friend struct RuleCache;
   std::unordered_map<NameId, hs_database_t*> by_field_;
   hs_database_t* keyword_ = nullptr;
   size_t id_count_ = 0;

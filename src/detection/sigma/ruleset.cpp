@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -10,6 +12,7 @@
 #include <sstream>
 
 #include "detection/sigma/condition.hpp"
+#include "detection/sigma/rule_cache.hpp"
 
 namespace vigil::sigma {
 namespace fs = std::filesystem;
@@ -382,7 +385,10 @@ void RuleSet::finalize() {
 }
 
 size_t RuleSet::add_text(const std::string& name, const std::string& text) {
-  RuleFile file = parse_rule_file(name, text);
+  return add_parsed(parse_rule_file(name, text));
+}
+
+size_t RuleSet::add_parsed(RuleFile&& file) {
   problems_.insert(problems_.end(), file.problems.begin(), file.problems.end());
   size_t added = 0;
   for (Rule& r : file.rules) {
@@ -405,6 +411,7 @@ size_t RuleSet::add_text(const std::string& name, const std::string& text) {
 }
 
 size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
+  std::vector<RuleProblem> read_problems;
   std::vector<std::string> files;
   for (const auto& p : paths) {
     std::error_code ec;
@@ -414,27 +421,55 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
         const auto ext = lower(it->path().extension().string());
         if (it->is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(it->path().string());
       }
-      if (ec) problems_.push_back({p, 0, "", "", "cannot read directory: " + ec.message()});
+      if (ec) read_problems.push_back({p, 0, "", "", "cannot read directory: " + ec.message()});
     } else if (fs::exists(p, ec)) {
       files.push_back(p);
     } else {
-      problems_.push_back({p, 0, "", "", "no such file or directory"});
+      read_problems.push_back({p, 0, "", "", "no such file or directory"});
     }
   }
   std::sort(files.begin(), files.end());
-  size_t added = 0;
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  std::vector<std::pair<std::string, std::string>> contents;
   for (const auto& f : files) {
     std::ifstream in(f, std::ios::binary);
     if (!in) {
-      problems_.push_back({f, 0, "", "", "cannot open"});
+      read_problems.push_back({f, 0, "", "", "cannot open"});
       continue;
     }
     std::stringstream ss;
     ss << in.rdbuf();
-    added += add_text(f, ss.str());
+    contents.emplace_back(f, ss.str());
   }
-  finalize();
-  return added;
+
+  from_cache_ = false;
+  const bool cacheable = !options_.cache_dir.empty() && rules_.empty() && problems_.empty();
+  uint64_t key = 0;
+  if (cacheable) {
+    key = RuleCache::key(*this, contents);
+    from_cache_ = RuleCache::load(*this, RuleCache::path(options_.cache_dir, key), key);
+  }
+  if (!from_cache_) {
+    // YAML parsing is the slow part and each file stands alone: parse in parallel,
+    // then compile in file order so atom ids and results never depend on threads.
+    std::vector<RuleFile> parsed(contents.size());
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < contents.size();)
+        parsed[i] = parse_rule_file(contents[i].first, contents[i].second);
+    };
+    unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+    threads = static_cast<unsigned>(std::min<size_t>(threads, contents.size() / 64 + 1));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+    for (RuleFile& f : parsed) add_parsed(std::move(f));
+    finalize();
+    if (cacheable) RuleCache::save(*this, RuleCache::path(options_.cache_dir, key), key);
+  }
+  problems_.insert(problems_.begin(), read_problems.begin(), read_problems.end());
+  return rules_.size();
 }
 
 void RuleSet::candidates(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,

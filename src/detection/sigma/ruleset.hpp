@@ -44,6 +44,10 @@ struct Variant {
 struct RuleSetOptions {
   std::shared_ptr<LogSourceMap> logsources;
   Placeholders placeholders;
+  // Where compiled rule sets are cached (keyed by the content of every rule
+  // file, the mapping and the placeholders); empty disables the cache.
+  std::string cache_dir;
+  unsigned threads = 0;  // for parsing rule files; 0 = all cores
 };
 
 class RuleSet {
@@ -52,7 +56,11 @@ class RuleSet {
 
   // Loads every *.yml / *.yaml under the paths (files or directories). Unusable
   // rules are skipped and listed in problems(); returns the number of rules added.
+  // Meant to be called once, on an empty set: it may take the whole compiled set
+  // from the cache.
   size_t load_paths(const std::vector<std::string>& paths);
+  // True when the last load_paths came from the cache.
+  bool loaded_from_cache() const { return from_cache_; }
   // Loads rules from YAML text (for tests and embedded packs).
   size_t load_text(const std::string& name, const std::string& text);
 
@@ -71,10 +79,14 @@ class RuleSet {
   bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
   uint32_t atom_index(Atom&& atom);
   size_t add_text(const std::string& name, const std::string& text);
+  size_t add_parsed(RuleFile&& file);
   // Builds the prefilter and each variant's trigger set; run after loading.
   void finalize();
 
+  friend struct RuleCache;
+
   RuleSetOptions options_;
+  bool from_cache_ = false;
   std::vector<Rule> rules_;
   std::vector<RuleProblem> problems_;
   std::vector<Atom> atoms_;
