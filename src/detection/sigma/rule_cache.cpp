@@ -241,7 +241,16 @@ uint64_t RuleCache::key(const RuleSet& rules, const std::vector<std::pair<std::s
   };
   add(kMagic);
   add(std::to_string(kFormat));
-  add(__DATE__ __TIME__);  // a rebuilt binary may compile rules differently
+  // A rebuilt binary may compile rules differently: the running executable's
+  // identity is part of the key.
+  {
+    std::error_code ec;
+    const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    const auto size = ec ? 0 : std::filesystem::file_size(exe, ec);
+    const auto mtime = ec ? 0 : std::filesystem::last_write_time(exe, ec).time_since_epoch().count();
+    add(exe.string());
+    add(std::to_string(size) + "/" + std::to_string(mtime));
+  }
   add(hs_version());
   add(rules.options_.logsources ? rules.options_.logsources->source_text() : std::string());
   for (const auto& [name, values] : rules.options_.placeholders) {
