@@ -249,7 +249,8 @@ TEST_F(JsonlTest, ScalarTypesArraysAndNulls) {
   EXPECT_DOUBLE_EQ(ev.get("d")->d, 1.5);
   EXPECT_EQ(ev.get("b")->type, ValueType::Bool);
   EXPECT_TRUE(ev.get("b")->b);
-  EXPECT_EQ(ev.get("n"), nullptr);  // null: element without text, not indexed
+  ASSERT_NE(ev.get("n"), nullptr);  // null: the field exists, with a null value
+  EXPECT_TRUE(ev.get("n")->is_null());
   EXPECT_EQ(ev.get("s")->as_string(), "t\xC3\xA9xt");
   ASSERT_NE(ev.get("e"), nullptr);
   EXPECT_EQ(ev.get("e")->as_string(), "");

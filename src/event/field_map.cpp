@@ -249,6 +249,10 @@ void FlatIndexer::walk(Event& ev, uint32_t idx, PathId parent_path, uint8_t layo
   if (n.has_value) {
     const bool wrapped = has_attrs || n.first_child != kNoNode || (n.name == data_ && !data_named);
     add(ev, idx, wrapped ? child_text(path, "#text") : path, layout);
+  } else if (!has_attrs && n.first_child == kNoNode) {
+    // An element with nothing in it (`"X": null`, a null substitution) is a field
+    // that exists with a null value: `|exists` sees it, `X: null` matches it.
+    add(ev, idx, path, layout);
   }
   for (uint32_t c = n.first_child; c != kNoNode; c = ev.nodes[c].next) walk(ev, c, path, layout);
 }

@@ -98,15 +98,19 @@ class Parser {
   }
 
   bool not_expr(Condition& out, int depth) {
-    if (peek("not")) {
+    // A run of `not`s is read in a loop, not by recursion (no stack to exhaust),
+    // and pairs cancel out.
+    size_t nots = 0;
+    while (peek("not")) {
       ++pos_;
-      Condition inner;
-      if (!not_expr(inner, depth + 1)) return false;
-      out = Condition{Condition::Kind::Not, "", {}};
-      out.children.push_back(std::move(inner));
-      return true;
+      ++nots;
     }
-    return primary(out, depth);
+    if (nots % 2 == 0) return primary(out, depth);
+    Condition inner;
+    if (!primary(inner, depth)) return false;
+    out = Condition{Condition::Kind::Not, "", {}};
+    out.children.push_back(std::move(inner));
+    return true;
   }
 
   bool primary(Condition& out, int depth) {

@@ -213,8 +213,10 @@ bool glob_match(const std::vector<uint16_t>& p, std::string_view s) {
       }
     }
     if (star == SIZE_MAX) return false;
+    // The star takes one more whole character, so `?` never starts inside one.
     pi = star + 1;
-    si = ++mark;
+    mark += std::min(utf8_len(static_cast<uint8_t>(s[mark])), s.size() - mark);
+    si = mark;
   }
   while (pi < p.size() && p[pi] == kGlobStar) ++pi;
   return pi == p.size();
@@ -507,11 +509,21 @@ bool compile_atom(std::string_view key, const YAML::Node& values, const Placehol
       *error = "empty value list";
       return false;
     }
+    if (items.size() > 1)
+      for (const auto& v : items)
+        if (v.IsNull()) {
+          *error = "null cannot be part of a value list (the spec: make it a selection of its own)";
+          return false;
+        }
   } else {
     *error = "a field's value must be a string, a number, null or a list of them";
     return false;
   }
 
+  if (m.all && items.size() == 1) {
+    *error = "`all` needs a list of several values (the spec forbids it on a single value)";
+    return false;
+  }
   std::string key_text = fmt::format("{}|{}", field, fmt::join(mods, "|"));
   for (size_t item = 0; item < items.size(); ++item) {
     const YAML::Node& v = items[item];
@@ -718,6 +730,7 @@ bool match_string(const Pattern& p, std::string_view s) {
 }
 
 bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
+  if (slot.null) return false;  // a null value matches only `null` and `exists`
   switch (p.kind) {
     case Pattern::Kind::String: return match_string(p, p.cased ? slot.text : view.lower_of(slot));
     case Pattern::Kind::Regex: return RE2::PartialMatch(re2::StringPiece(slot.text.data(), slot.text.size()), *p.re);
@@ -760,7 +773,8 @@ bool match_pattern(const Pattern& p, NameId field, bool present, EventView& view
   if (!view.may_match(p)) return false;  // the prefilter saw no possible match
   switch (p.kind) {
     case Pattern::Kind::Exists: return present == p.exists;
-    case Pattern::Kind::Null: return !present;
+    case Pattern::Kind::Null:
+      return !present || !view.any_of(field, [](EventView::Slot& s) { return !s.null; });
     case Pattern::Kind::Never: return false;
     default: break;
   }

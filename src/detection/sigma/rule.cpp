@@ -87,6 +87,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
   }
   YAML::Node global;
   YAML::Node previous;
+  bool have_previous = false;
   for (size_t i = 0; i < docs.size(); ++i) {
     const YAML::Node& doc = docs[i];
     const int index = static_cast<int>(i);
@@ -107,7 +108,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
       continue;
     }
     if (action == "repeat") {
-      if (!previous) {
+      if (!have_previous) {
         out.problems.push_back({path, index, "", "action", "`repeat` with no previous document"});
         continue;
       }
@@ -120,6 +121,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
       merged = merge(global, doc);
     }
     previous = merged;
+    have_previous = true;
 
     if (merged["correlation"] || merged["filter"]) {
       out.other.push_back(merged);
