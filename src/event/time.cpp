@@ -50,7 +50,10 @@ void append_filetime_iso(std::string& out, uint64_t ticks) {
   int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  put_digits(out, static_cast<uint64_t>(y), 4);
+  // Four digits, more for years past 9999 (FILETIME reaches year 60056).
+  int width = 4;
+  for (int64_t v = y; v >= 10000; v /= 10) ++width;
+  put_digits(out, static_cast<uint64_t>(y), width);
   out += '-';
   put_digits(out, m, 2);
   out += '-';
@@ -68,7 +71,10 @@ void append_filetime_iso(std::string& out, uint64_t ticks) {
 
 std::optional<uint64_t> filetime_from_civil(int year, int month, int day, int hour, int minute,
                                             int second, uint64_t ticks_in_second) {
-  if (year < 1601 || year > 30827 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 ||
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  const int month_days = (month >= 1 && month <= 12) ? kDays[month - 1] + (month == 2 && leap ? 1 : 0) : 31;
+  if (year < 1601 || year > 30827 || month < 1 || month > 12 || day < 1 || day > month_days || hour < 0 ||
       hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60 ||
       ticks_in_second >= 10000000ULL)
     return std::nullopt;

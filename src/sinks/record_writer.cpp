@@ -1,6 +1,7 @@
 #include "sinks/record_writer.hpp"
 
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace vigil {
@@ -63,7 +64,9 @@ void members_json(std::string& out, const Event& ev, uint32_t idx, bool with_att
   // Children, keeping document order. Unnamed <Data> elements are gathered into
   // one "Data": {"#text": [...]}; other repeated names get _1, _2... suffixes so
   // that nothing is lost.
-  std::vector<std::string_view> seen;
+  // Keys seen so far, with how often: repeated names are rare, but a crafted
+  // record may have hundreds of thousands of children, so no quadratic scan.
+  std::unordered_map<std::string_view, size_t> seen;
   std::vector<uint32_t> unnamed_data;
   for (uint32_t c = n.first_child; c != kNoNode; c = ev.nodes[c].next) {
     bool named;
@@ -73,10 +76,7 @@ void members_json(std::string& out, const Event& ev, uint32_t idx, bool with_att
       unnamed_data.push_back(c);
       continue;
     }
-    size_t dup = 0;
-    for (auto s : seen)
-      if (s == key) ++dup;
-    seen.push_back(key);
+    const size_t dup = seen[key]++;
     comma();
     if (dup) {
       std::string k(key);

@@ -372,6 +372,10 @@ std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, con
 
 void RuleSet::finalize() {
   prefilter_.build(atoms_);
+  build_trigger_index();
+}
+
+void RuleSet::build_trigger_index() {
   for (Variant& v : variants_) {
     auto s = necessary(v.program, v.program.root, atoms_);
     v.always = !s.has_value();
@@ -382,6 +386,24 @@ void RuleSet::finalize() {
       v.trigger = std::move(*s);
     }
   }
+  derive_trigger_lists();
+}
+
+void RuleSet::derive_trigger_lists() {
+  const size_t ids = prefilter_.id_count();
+  trigger_offsets_.assign(ids + 1, 0);
+  variant_always_.assign(variants_.size(), 0);
+  for (size_t v = 0; v < variants_.size(); ++v) {
+    variant_always_[v] = variants_[v].always;
+    if (!variants_[v].always)
+      for (uint32_t id : variants_[v].trigger) ++trigger_offsets_[id + 1];
+  }
+  for (size_t i = 0; i < ids; ++i) trigger_offsets_[i + 1] += trigger_offsets_[i];
+  trigger_list_.assign(trigger_offsets_[ids], 0);
+  std::vector<uint32_t> fill(trigger_offsets_.begin(), trigger_offsets_.end() - 1);
+  for (size_t v = 0; v < variants_.size(); ++v)
+    if (!variants_[v].always)
+      for (uint32_t id : variants_[v].trigger) trigger_list_[fill[id]++] = static_cast<uint32_t>(v);
 }
 
 size_t RuleSet::add_text(const std::string& name, const std::string& text) {
@@ -472,26 +494,29 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
   return rules_.size();
 }
 
-void RuleSet::candidates(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
-                         std::vector<uint32_t>& out) const {
+int RuleSet::candidate_lists(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
+                             const std::vector<uint32_t>* out[4]) const {
+  int n = 0;
   if (!has_channel) {
-    out.insert(out.end(), non_windows_.begin(), non_windows_.end());
-    return;
+    out[n++] = &non_windows_;
+    return n;
   }
-  out.insert(out.end(), any_windows_.begin(), any_windows_.end());
-  out.insert(out.end(), provider_only_.begin(), provider_only_.end());
+  out[n++] = &any_windows_;
+  out[n++] = &provider_only_;
   auto it = by_channel_.find(std::string(channel_lower));
-  if (it == by_channel_.end()) return;
-  out.insert(out.end(), it->second.any_event_id.begin(), it->second.any_event_id.end());
+  if (it == by_channel_.end()) return n;
+  out[n++] = &it->second.any_event_id;
   if (has_event_id) {
     auto e = it->second.by_event_id.find(event_id);
-    if (e != it->second.by_event_id.end()) out.insert(out.end(), e->second.begin(), e->second.end());
+    if (e != it->second.by_event_id.end()) out[n++] = &e->second;
   }
+  return n;
 }
 
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
+      applicable_(rules.variants().size(), 0), variant_done_(rules.variants().size(), 0),
       scratch_(rules.prefilter().new_scratch()) {}
 
 Matcher::~Matcher() {
@@ -502,12 +527,16 @@ void Matcher::scan(const hs_database_t* db, std::string_view text) {
   if (!db || !scratch_) return;
   struct Ctx {
     uint32_t* hits;
+    std::vector<uint32_t>* list;
     uint32_t gen;
-  } ctx{hit_gen_.data(), gen_};
+  } ctx{hit_gen_.data(), &hit_list_, gen_};
   hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
           [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
             auto* x = static_cast<Ctx*>(c);
-            x->hits[id] = x->gen;
+            if (x->hits[id] != x->gen) {
+              x->hits[id] = x->gen;
+              x->list->push_back(id);
+            }
             return 0;
           },
           &ctx);
@@ -545,6 +574,8 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     std::fill(memo_gen_.begin(), memo_gen_.end(), 0);
     std::fill(rule_seen_.begin(), rule_seen_.end(), 0);
     std::fill(hit_gen_.begin(), hit_gen_.end(), 0);
+    std::fill(applicable_.begin(), applicable_.end(), 0);
+    std::fill(variant_done_.begin(), variant_done_.end(), 0);
     gen_ = 1;
   }
   const Value* ch = ev.get(channel_);
@@ -573,11 +604,22 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       }
     }
   }
-  candidates_.clear();
-  rules_.candidates(lower_, ch != nullptr, eid, has_eid, candidates_);
-  if (candidates_.empty()) return;
+  const std::vector<uint32_t>* lists[4];
+  const int n_lists = rules_.candidate_lists(lower_, ch != nullptr, eid, has_eid, lists);
+  // Mark the variants this event's logsource admits; keep those without a
+  // trigger set aside, to evaluate whatever the prefilter says.
+  always_.clear();
+  bool any = false;
+  for (int l = 0; l < n_lists; ++l)
+    for (uint32_t v : *lists[l]) {
+      any = true;
+      applicable_[v] = gen_;
+      if (rules_.always(v)) always_.push_back(v);
+    }
+  if (!any) return;
   view_.reset(ev);
   // One prefilter scan per value: of its field's database, and of the keywords'.
+  hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
   const auto& names = view_.field_names();
   for (size_t i = 0; i < names.size(); ++i) {
@@ -589,33 +631,36 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     });
   }
   view_.set_prefilter_hits(hit_gen_.data(), gen_);
-  std::string provider;
-  bool provider_done = false;
-  for (uint32_t v : candidates_) {
-    const Variant& var = rules_.variants()[v];
-    if (rule_seen_[var.rule] == gen_) continue;
-    if (!var.always) {
-      bool hit = false;
-      for (uint32_t id : var.trigger)
-        if (hit_gen_[id] == gen_) {
-          hit = true;
-          break;
-        }
-      if (!hit) continue;
+  provider_done_ = false;
+  const size_t first = hits.size();
+  for (uint32_t v : always_) evaluate(v, ev, hits);
+  for (uint32_t id : hit_list_) {
+    const auto [b, e] = rules_.triggered_by(id);
+    for (const uint32_t* v = b; v != e; ++v)
+      if (applicable_[*v] == gen_) evaluate(*v, ev, hits);
+  }
+  // Rules in a fixed order, whatever order the prefilter reported hits in.
+  std::sort(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.end());
+}
+
+void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits) {
+  if (variant_done_[v] == gen_) return;
+  variant_done_[v] = gen_;
+  const Variant& var = rules_.variants()[v];
+  if (rule_seen_[var.rule] == gen_) return;
+  if (!var.provider.empty()) {
+    if (!provider_done_) {
+      provider_text_.clear();
+      if (const Value* pv = ev.get(provider_)) append_text(provider_text_, *pv);
+      for (char& c : provider_text_)
+        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      provider_done_ = true;
     }
-    if (!var.provider.empty()) {
-      if (!provider_done) {
-        if (const Value* pv = ev.get(provider_)) append_text(provider, *pv);
-        for (char& c : provider)
-          if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-        provider_done = true;
-      }
-      if (provider != var.provider) continue;
-    }
-    if (eval(var.program, var.program.root)) {
-      rule_seen_[var.rule] = gen_;
-      hits.push_back(var.rule);
-    }
+    if (provider_text_ != var.provider) return;
+  }
+  if (eval(var.program, var.program.root)) {
+    rule_seen_[var.rule] = gen_;
+    hits.push_back(var.rule);
   }
 }
 

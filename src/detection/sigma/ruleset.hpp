@@ -70,10 +70,17 @@ class RuleSet {
   const std::vector<Variant>& variants() const { return variants_; }
   const Prefilter& prefilter() const { return prefilter_; }
 
-  // Variants that may apply to an event of this channel (lower-case) and id.
-  // Appends to out; `has_channel` false means a non-Windows event.
-  void candidates(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
-                  std::vector<uint32_t>& out) const;
+  // The lists of variants that may apply to an event of this channel
+  // (lower-case) and id; `has_channel` false means a non-Windows event. Returns
+  // how many lists it put in `out` (at most 4).
+  int candidate_lists(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
+                      const std::vector<uint32_t>* out[4]) const;
+  // Variants whose trigger set contains a prefilter id.
+  std::pair<const uint32_t*, const uint32_t*> triggered_by(uint32_t prefilter_id) const {
+    return {trigger_list_.data() + trigger_offsets_[prefilter_id],
+            trigger_list_.data() + trigger_offsets_[prefilter_id + 1]};
+  }
+  bool always(uint32_t variant) const { return variant_always_[variant]; }
 
  private:
   bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
@@ -82,6 +89,8 @@ class RuleSet {
   size_t add_parsed(RuleFile&& file);
   // Builds the prefilter and each variant's trigger set; run after loading.
   void finalize();
+  void build_trigger_index();
+  void derive_trigger_lists();
 
   friend struct RuleCache;
 
@@ -102,6 +111,11 @@ class RuleSet {
   std::vector<uint32_t> provider_only_;  // sources keyed by provider alone
   std::vector<uint32_t> any_windows_;    // product windows, no narrower logsource
   std::vector<uint32_t> non_windows_;    // other products: events without a Channel
+
+  // Derived by finalize(), never cached: prefilter id -> variants (CSR), and
+  // which variants have no trigger set.
+  std::vector<uint32_t> trigger_offsets_, trigger_list_;
+  std::vector<uint8_t> variant_always_;
 };
 
 // Per-worker matching state: the event view and the per-event atom memo.
@@ -118,15 +132,21 @@ class Matcher {
   bool eval(const Program& p, uint32_t node);
   bool atom(uint32_t index);
   void scan(const hs_database_t* db, std::string_view text);
+  void evaluate(uint32_t variant, const Event& ev, std::vector<uint32_t>& rules_hit);
 
   const RuleSet& rules_;
   EventView view_;
   std::vector<uint32_t> memo_gen_;
   std::vector<uint8_t> memo_val_;
   uint32_t gen_ = 0;
-  std::vector<uint32_t> candidates_;
   std::vector<uint32_t> rule_seen_;
   std::vector<uint32_t> hit_gen_;  // prefilter id -> generation of its last hit
+  std::vector<uint32_t> hit_list_;      // prefilter ids hit by this event
+  std::vector<uint32_t> applicable_;    // variant -> generation it applies in
+  std::vector<uint32_t> variant_done_;  // variant -> generation it was evaluated in
+  std::vector<uint32_t> always_;        // this event's variants without a trigger set
+  std::string provider_text_;
+  bool provider_done_ = false;
   hs_scratch_t* scratch_ = nullptr;
   NameId channel_ = intern("Channel"), event_id_ = intern("EventID"), provider_ = intern("Provider_Name");
   std::string lower_;

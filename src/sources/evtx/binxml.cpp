@@ -459,7 +459,9 @@ bool BinXmlDecoder::fragment(uint32_t& pos, uint32_t end, const Span* subs, int 
       case 0x08: {  // character reference
         if (pos + 2 > end) return fail(pos, "truncated character reference");
         std::string s;
-        put_utf8(s, rd16(chunk_ + pos));
+        uint32_t cp = rd16(chunk_ + pos);
+        if (cp >= 0xD800 && cp <= 0xDFFF) cp = 0xFFFD;  // a lone surrogate is not a character
+        put_utf8(s, cp);
         pos += 2;
         deliver(Value::str(arena_->copy(s)));
         break;

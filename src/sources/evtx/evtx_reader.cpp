@@ -108,7 +108,8 @@ void EvtxInput::read_unit(size_t chunk_no, ReadContext& ctx, const EventCallback
     problems.push_back(problem(cn, base + 48, fmt::format("implausible free-space offset {:#x}; scanning the whole chunk", free_space), true));
     free_space = static_cast<uint32_t>(avail);
   }
-  if (free_space > avail) {
+  const bool truncated = free_space > avail;
+  if (truncated) {
     problems.push_back(problem(cn, base + avail,
                                fmt::format("chunk truncated at {} of {} bytes; later records are lost", avail, free_space)));
     free_space = static_cast<uint32_t>(avail);
@@ -126,6 +127,10 @@ void EvtxInput::read_unit(size_t chunk_no, ReadContext& ctx, const EventCallback
     const bool sane = magic == kRecordMagic && size >= 28 && size <= free_space - pos &&
                       rd32(c + pos + size - 4) == size;
     if (!sane) {
+      // The record the truncation cut through was reported above; unused space
+      // (zeros) after the last record is no damage at all.
+      if (truncated && magic == kRecordMagic && size > free_space - pos) break;
+      if (all_zero(c + pos, free_space - pos)) break;
       problems.push_back(problem(cn, base + pos, magic == kRecordMagic ? fmt::format("bad record size {}", size)
                                                                        : "bad record signature"));
       // Resynchronise on the next plausible record header (records are 8-byte aligned).
