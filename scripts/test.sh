@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 jobs=$(nproc)
+# Compiled-rule caches of test runs stay inside the build trees.
+export VIGIL_CACHE_DIR="$PWD/build/test-cache"
 
 echo "== build and test (RelWithDebInfo) =="
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
@@ -15,6 +17,7 @@ ctest --test-dir build --output-on-failure -j "$jobs"
 echo "== build and test under ASan + UBSan =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
 ninja -C build-asan
+VIGIL_CACHE_DIR="$PWD/build-asan/test-cache" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure -j "$jobs"
 

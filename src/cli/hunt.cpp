@@ -11,6 +11,7 @@
 #include "cli/input_set.hpp"
 #include "cli/rules.hpp"
 #include "detection/detection.hpp"
+#include "sinks/detection_sorter.hpp"
 #include "sinks/detection_writer.hpp"
 #include "sources/pipeline.hpp"
 
@@ -63,7 +64,7 @@ int run_hunt(const HuntOptions& o) {
   for (const auto& in : set.inputs) sources.push_back(in->path());
   const std::vector<UnitRef> units = all_units(set.inputs);
 
-  std::vector<Detection> detections;
+  DetectionSorter detections;
   uint64_t events = 0;
   uint64_t unit_no = 0;
   const sigma::RuleSet& rs = *rules;
@@ -92,44 +93,39 @@ int run_hunt(const HuntOptions& o) {
         events += r.events;
         for (auto& d : r.detections) {
           d.sequence |= unit_no << 24;  // units arrive in order: a global, stable position
-          detections.push_back(std::move(d));
+          detections.add(std::move(d));
         }
         ++unit_no;
       },
       [&rs] { return std::make_unique<sigma::Matcher>(rs); });
 
-  // The timeline: by event time, then by position in the input; events without a
-  // time go last.
-  std::stable_sort(detections.begin(), detections.end(), [](const Detection& a, const Detection& b) {
-    if ((a.time == 0) != (b.time == 0)) return a.time != 0;
-    if (a.time != b.time) return a.time < b.time;
-    if (a.sequence != b.sequence) return a.sequence < b.sequence;
-    return a.rule < b.rule;
-  });
-
   const DetectionContext dctx{&rs.rules(), &sources};
+  const size_t total = detections.size();
   bool write_failed = false;
+  bool sort_failed = false;
   if (o.format == "jsonl") {
     std::string buf;
-    for (const auto& d : detections) {
+    sort_failed = !detections.drain([&](const Detection& d) {
       append_detection_json(buf, d, dctx);
       buf += '\n';
       if (buf.size() > (1 << 20)) {
         write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
         buf.clear();
       }
-    }
+    });
     write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
   } else {
-    write_timeline(out, detections, dctx, out == stdout && isatty(fileno(stdout)));
+    const bool color = out == stdout && isatty(fileno(stdout));
+    sort_failed = !detections.drain([&](const Detection& d) { write_timeline_entry(out, d, dctx, color); });
   }
   if (std::fflush(out) != 0) write_failed = true;
   if (out != stdout) std::fclose(out);
+  if (sort_failed) fmt::print(stderr, "vigil: error: temporary files for sorting detections failed; output is incomplete\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.common.quiet)
-    fmt::print(stderr, "vigil: {} detections from {} events in {} files ({} rules, {:.2f} s)\n", detections.size(),
+    fmt::print(stderr, "vigil: {} detections from {} events in {} files ({} rules, {:.2f} s)\n", total,
                events, set.inputs.size(), rs.rules().size(), secs);
-  if (write_failed) {
+  if (write_failed || sort_failed) {
     fmt::print(stderr, "vigil: error: writing output failed: {}\n", std::strerror(errno));
     return 1;
   }

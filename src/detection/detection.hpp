@@ -23,3 +23,17 @@ struct Detection {
 void describe_event(const Event& ev, Detection& d);
 
 }  // namespace vigil
+
+namespace vigil {
+
+// Timeline order: by event time, then by position in the input, then by rule;
+// events without a time go last. A total order, so the output never depends on
+// the thread count.
+inline bool timeline_before(const Detection& a, const Detection& b) {
+  if ((a.time == 0) != (b.time == 0)) return a.time != 0;
+  if (a.time != b.time) return a.time < b.time;
+  if (a.sequence != b.sequence) return a.sequence < b.sequence;
+  return a.rule < b.rule;
+}
+
+}  // namespace vigil

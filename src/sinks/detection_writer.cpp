@@ -108,8 +108,8 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
   out += '}';
 }
 
-void write_timeline(std::FILE* out, const std::vector<Detection>& detections, const DetectionContext& ctx, bool color) {
-  for (const Detection& d : detections) {
+void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionContext& ctx, bool color) {
+  {
     const sigma::Rule& r = (*ctx.rules)[d.rule];
     std::string time = format_time(d.time);
     if (time.size() > 20) time = time.substr(0, 19) + "Z";  // seconds are enough on screen

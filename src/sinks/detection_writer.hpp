@@ -18,9 +18,9 @@ struct DetectionContext {
 // tags, computer, channel, event_id, record_id, source, event.
 void append_detection_json(std::string& out, const Detection& d, const DetectionContext& ctx);
 
-// The terminal timeline: time, computer, level, rule title, and the event's
-// most telling fields. `color` adds ANSI colours by level.
-void write_timeline(std::FILE* out, const std::vector<Detection>& detections, const DetectionContext& ctx, bool color);
+// One entry of the terminal timeline: time, computer, level, rule title, and the
+// event's most telling fields. `color` adds ANSI colours by level.
+void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionContext& ctx, bool color);
 
 // "2026-03-10T09:13:05.771000Z", or "-" when unknown.
 std::string format_time(uint64_t filetime);

@@ -1,6 +1,8 @@
 #include "detection/sigma/rule_cache.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -16,7 +18,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 3;
+constexpr uint32_t kFormat = 4;
 
 class Writer {
  public:
@@ -37,6 +39,7 @@ class Writer {
     for (uint32_t x : v) u32(x);
   }
   void name(NameId id) { str(id == kNoName ? std::string_view("\x01") : name_text(id)); }
+  void bytes(const void* p, size_t n) { buf_.append(static_cast<const char*>(p), n); }
   std::string& buf() { return buf_; }
 
  private:
@@ -102,6 +105,7 @@ class Reader {
     return s == "\x01" ? kNoName : intern(s);
   }
   void fail() { ok_ = false; }
+  void bytes(void* out, size_t n) { take(out, n); }
 
  private:
   void take(void* out, size_t n) {
@@ -158,7 +162,7 @@ void write_pattern(Writer& w, const Pattern& p) {
   w.u8(p.dot_nl);
   w.str(p.text);
   w.u32(static_cast<uint32_t>(p.glob.size()));
-  for (uint16_t t : p.glob) w.u32(t);
+  w.bytes(p.glob.data(), p.glob.size() * sizeof(uint16_t));
   w.u8(p.exists);
   w.u8(p.family);
   w.u8(p.prefix);
@@ -180,12 +184,10 @@ Pattern read_pattern(Reader& rd) {
   p.cased = rd.u8();
   p.dot_nl = rd.u8();
   p.text = rd.str();
-  p.glob.resize(rd.count(4));
-  for (auto& t : p.glob) {
-    const uint32_t v = rd.u32();
-    if (v > kGlobDash) rd.fail();
-    t = static_cast<uint16_t>(v);
-  }
+  p.glob.resize(rd.count(2));
+  rd.bytes(p.glob.data(), p.glob.size() * sizeof(uint16_t));
+  for (uint16_t t : p.glob)
+    if (t > kGlobDash) rd.fail();
   p.exists = rd.u8();
   p.family = rd.u8();
   p.prefix = rd.u8();
@@ -230,6 +232,26 @@ hs_database_t* read_db(Reader& rd) {
 }
 
 }  // namespace
+
+bool read_whole_file(const std::string& path, std::string& out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return false;
+  }
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t got = 0;
+  while (got < out.size()) {
+    const ssize_t n = ::read(fd, out.data() + got, out.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  out.resize(got);
+  return got == static_cast<size_t>(st.st_size);
+}
 
 uint64_t RuleCache::key(const RuleSet& rules, const std::vector<std::pair<std::string, std::string>>& files) {
   XXH3_state_t* st = XXH3_createState();
@@ -287,7 +309,6 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     w.name(a.field);
     w.u8(a.all);
     w.u8(a.negate);
-    w.str(a.key);
     w.u32(static_cast<uint32_t>(a.patterns.size()));
     for (const Pattern& p : a.patterns) write_pattern(w, p);
   }
@@ -354,11 +375,8 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
 }
 
 bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return false;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
+  std::string data;
+  if (!read_whole_file(file, data)) return false;
   constexpr size_t kHeader = 8 + 4 + 8 + 8 + 8;
   if (data.size() < kHeader || std::memcmp(data.data(), kMagic, 8) != 0) return false;
   uint32_t format;
@@ -389,7 +407,6 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     a.field = rd.name();
     a.all = rd.u8();
     a.negate = rd.u8();
-    a.key = rd.str();
     a.patterns.resize(rd.count(8));
     for (Pattern& p : a.patterns) p = read_pattern(rd);
   }
@@ -469,8 +486,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.rules_ = std::move(fresh.rules_);
   rs.problems_ = std::move(fresh.problems_);
   rs.atoms_ = std::move(fresh.atoms_);
-  rs.atom_ids_.clear();
-  for (size_t i = 0; i < rs.atoms_.size(); ++i) rs.atom_ids_.emplace(rs.atoms_[i].key, static_cast<uint32_t>(i));
+  rs.atom_ids_.clear();  // atom keys are not cached: a cached set takes no more rules
   rs.variants_ = std::move(fresh.variants_);
   rs.by_channel_ = std::move(fresh.by_channel_);
   rs.provider_only_ = std::move(fresh.provider_only_);

@@ -453,15 +453,14 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
   std::vector<std::pair<std::string, std::string>> contents;
+  contents.reserve(files.size());
   for (const auto& f : files) {
-    std::ifstream in(f, std::ios::binary);
-    if (!in) {
-      read_problems.push_back({f, 0, "", "", "cannot open"});
+    std::string text;
+    if (!read_whole_file(f, text)) {
+      read_problems.push_back({f, 0, "", "", "cannot read"});
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    contents.emplace_back(f, ss.str());
+    contents.emplace_back(f, std::move(text));
   }
 
   from_cache_ = false;

@@ -61,7 +61,8 @@ class RuleSet {
   size_t load_paths(const std::vector<std::string>& paths);
   // True when the last load_paths came from the cache.
   bool loaded_from_cache() const { return from_cache_; }
-  // Loads rules from YAML text (for tests and embedded packs).
+  // Loads rules from YAML text (for tests and embedded packs). Not after a
+  // load_paths that came from the cache (its atoms carry no sharing keys).
   size_t load_text(const std::string& name, const std::string& text);
 
   const std::vector<Rule>& rules() const { return rules_; }

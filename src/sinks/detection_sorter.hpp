@@ -1,0 +1,39 @@
+// Puts detections in timeline order with bounded memory: up to a budget they
+// are sorted in memory; beyond it, sorted runs are spilled to temporary files
+// and merged at the end. A hunt over a terabyte keeps the memory of a gigabyte.
+#pragma once
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "detection/detection.hpp"
+
+namespace vigil {
+
+class DetectionSorter {
+ public:
+  explicit DetectionSorter(size_t memory_budget = 64u << 20) : budget_(memory_budget) {}
+  ~DetectionSorter();
+  DetectionSorter(const DetectionSorter&) = delete;
+  DetectionSorter& operator=(const DetectionSorter&) = delete;
+
+  void add(Detection&& d);
+  size_t size() const { return count_; }
+  size_t spilled_runs() const { return runs_.size(); }
+  // Calls fn on every detection in timeline order. False when a spill file
+  // could not be written or read back (the detections it held are then lost,
+  // and the caller must say so).
+  bool drain(const std::function<void(const Detection&)>& fn);
+
+ private:
+  bool spill();
+
+  size_t budget_;
+  size_t bytes_ = 0;
+  size_t count_ = 0;
+  bool failed_ = false;
+  std::vector<Detection> buffer_;
+  std::vector<std::FILE*> runs_;
+};
+
+}  // namespace vigil
