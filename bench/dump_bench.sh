@@ -4,8 +4,8 @@
 #
 #   bench/dump_bench.sh [--vigil PATH] [--runs N] [--largest K] [--quick]
 #
-# Corpus: $VIGIL_CORPUS, else ../shared/corpus/evtx-attack-samples relative to
-# the repo root. A missing corpus is not an error: the script says
+# Corpus: $VIGIL_CORPUS/evtx-attack-samples ($VIGIL_CORPUS defaults to ../shared/corpus relative to
+# the repo root). A missing corpus is not an error: the script says
 # "corpus not found, skipping" and exits 0. Any failing command exits non-zero.
 # See bench/README.md for what the columns mean.
 set -euo pipefail
@@ -24,7 +24,7 @@ Usage: bench/dump_bench.sh [--vigil PATH] [--runs N] [--largest K] [--quick]
   --quick        smoke run for CI: 1 run, only the first 20 files
   -h, --help     this text
 
-Environment: VIGIL_CORPUS = corpus root (default ../shared/corpus/evtx-attack-samples
+Environment: VIGIL_CORPUS = corpus root holding evtx-attack-samples/ (default ../shared/corpus
 relative to the repo root).
 EOF
 }
@@ -57,7 +57,7 @@ done
 quick_files=20
 
 # --- corpus ------------------------------------------------------------------
-corpus=${VIGIL_CORPUS:-$repo/../shared/corpus/evtx-attack-samples}
+corpus=${VIGIL_CORPUS:-$repo/../shared/corpus}/evtx-attack-samples
 if [[ ! -d $corpus ]]; then
   echo "corpus not found, skipping ($corpus does not exist; set VIGIL_CORPUS)"
   exit 0
