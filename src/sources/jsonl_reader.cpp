@@ -291,6 +291,8 @@ class JsonlInput final : public Input {
       in->split(d, n);
       in->find_first_object(d, n);
     }
+    // Counting lines touched every page: let them go until the units are read.
+    file.release(0, n);
     in->file_ = std::move(file);
     return in;
   }
@@ -470,6 +472,7 @@ class JsonlInput final : public Input {
       ++line;
       pos = end + 1;
     }
+    file_.release(u.begin, u.end - u.begin);
   }
 
   // Hands every complete line in the buffer to the sink; drops the bytes of a

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -56,6 +57,16 @@ bool MappedFile::open(const std::string& path, std::string* error) {
   madvise(p, size_, MADV_SEQUENTIAL);
   data_ = static_cast<const uint8_t*>(p);
   return true;
+}
+
+void MappedFile::release(size_t offset, size_t length) const {
+  if (!data_ || offset >= size_) return;
+  const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+  size_t begin = (offset + page - 1) / page * page;
+  size_t end = std::min(offset + length, size_);
+  if (end == size_) end = (end + page - 1) / page * page;  // the last page is ours alone
+  else end = end / page * page;
+  if (end > begin) madvise(const_cast<uint8_t*>(data_) + begin, end - begin, MADV_DONTNEED);
 }
 
 }  // namespace vigil

@@ -20,6 +20,11 @@ class MappedFile {
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
 
+  // Drops the pages of [offset, offset + length) from memory (whole pages only)
+  // once they have been read: each part of an input is read once, so a hunt
+  // over terabytes keeps a flat resident size. Later reads fault them back in.
+  void release(size_t offset, size_t length) const;
+
  private:
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;

@@ -261,7 +261,7 @@ uint64_t RuleCache::key(const RuleSet& rules, const std::vector<std::pair<std::s
     XXH3_64bits_update(st, &n, sizeof n);
     XXH3_64bits_update(st, s.data(), s.size());
   };
-  add(kMagic);
+  add(std::string_view(kMagic, sizeof kMagic));
   add(std::to_string(kFormat));
   // A rebuilt binary may compile rules differently: the running executable's
   // identity is part of the key.
