@@ -420,6 +420,9 @@ std::shared_ptr<const re2::RE2> make_regex(const std::string& pattern, bool case
   o.set_log_errors(false);
   o.set_case_sensitive(case_sensitive);
   o.set_dot_nl(dot_nl);
+  // Room for the DFA: with RE2's default budget a counted repeat like
+  // `.{1000,}` falls back to the NFA and takes milliseconds per value.
+  o.set_max_mem(64 << 20);
   auto re = std::make_shared<const RE2>(pattern, o);
   if (!re->ok()) {
     *error = re->error();
@@ -771,6 +774,7 @@ bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
 
 bool match_pattern(const Pattern& p, NameId field, bool present, EventView& view) {
   if (!view.may_match(p)) return false;  // the prefilter saw no possible match
+  if (p.prefilter_exact && view.prefiltered()) return present;  // and it ran the pattern itself
   switch (p.kind) {
     case Pattern::Kind::Exists: return present == p.exists;
     case Pattern::Kind::Null:

@@ -49,6 +49,8 @@ struct Pattern {
   uint16_t group = 0;          // index of the YAML value it came from (encodings and
                                // placeholders turn one value into several patterns)
   uint32_t prefilter = kNoPrefilter;  // id in the Prefilter, when it has one
+  bool prefilter_exact = false;       // the prefilter's answer is the match (regexes run
+                                      // by vectorscan itself), no confirmation needed
 };
 
 struct Atom {
@@ -123,6 +125,7 @@ class EventView {
   bool may_match(const Pattern& p) const {
     return p.prefilter == kNoPrefilter || !hit_gen_ || hit_gen_[p.prefilter] == hit_now_;
   }
+  bool prefiltered() const { return hit_gen_ != nullptr; }
 
  private:
   const Event* ev_ = nullptr;

@@ -1,6 +1,7 @@
 #include "detection/sigma/prefilter.hpp"
 
 #include <fmt/format.h>
+#include <re2/filtered_re2.h>
 
 #include <map>
 
@@ -8,8 +9,9 @@ namespace vigil::sigma {
 namespace {
 
 struct Group {
-  std::vector<std::string> expressions;  // literals
+  std::vector<std::string> expressions;  // literals, or regexes when `regex`
   std::vector<unsigned> flags, ids;
+  bool regex = false;
 };
 
 // Compiles a group; ids of expressions vectorscan refuses go to `dropped`.
@@ -18,14 +20,17 @@ hs_database_t* compile(const Group& g, std::vector<unsigned>& dropped) {
   std::vector<const char*> exprs;
   std::vector<size_t> lens;
   for (const auto& e : g.expressions) {
-    exprs.push_back(e.data());
+    exprs.push_back(e.c_str());
     lens.push_back(e.size());
   }
   hs_database_t* db = nullptr;
   hs_compile_error_t* err = nullptr;
-  if (hs_compile_lit_multi(exprs.data(), g.flags.data(), g.ids.data(), lens.data(),
-                           static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db, &err) == HS_SUCCESS)
-    return db;
+  const hs_error_t rc =
+      g.regex ? hs_compile_multi(exprs.data(), g.flags.data(), g.ids.data(), static_cast<unsigned>(exprs.size()),
+                                 HS_MODE_BLOCK, nullptr, &db, &err)
+              : hs_compile_lit_multi(exprs.data(), g.flags.data(), g.ids.data(), lens.data(),
+                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db, &err);
+  if (rc == HS_SUCCESS) return db;
   // One expression vectorscan refuses: leave it out and try again.
   const int bad = err ? err->expression : -1;
   hs_free_compile_error(err);
@@ -33,15 +38,29 @@ hs_database_t* compile(const Group& g, std::vector<unsigned>& dropped) {
     dropped.insert(dropped.end(), g.ids.begin(), g.ids.end());
     return nullptr;
   }
-  dropped.push_back(g.ids[static_cast<size_t>(bad)]);
+  // Every expression of that id goes (a regex may stand on several literals).
+  const unsigned gone = g.ids[static_cast<size_t>(bad)];
+  dropped.push_back(gone);
   Group rest;
+  rest.regex = g.regex;
   for (size_t i = 0; i < g.expressions.size(); ++i)
-    if (static_cast<int>(i) != bad) {
+    if (g.ids[i] != gone) {
       rest.expressions.push_back(g.expressions[i]);
       rest.flags.push_back(g.flags[i]);
       rest.ids.push_back(g.ids[i]);
     }
   return compile(rest, dropped);
+}
+
+bool compiles(const std::string& regex, unsigned flags) {
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile(regex.c_str(), flags, HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    hs_free_compile_error(err);
+    return false;
+  }
+  hs_free_database(db);
+  return true;
 }
 
 }  // namespace
@@ -62,24 +81,58 @@ std::string prefilter_literal(const Pattern& p) {
   return run.size() > best.size() ? run : best;
 }
 
+std::vector<std::string> regex_literals(const Pattern& p) {
+  if (p.kind != Pattern::Kind::Regex) return {};
+  re2::FilteredRE2 filter(3);
+  RE2::Options o;
+  o.set_log_errors(false);
+  o.set_case_sensitive(p.cased);
+  o.set_dot_nl(p.dot_nl);
+  int index = -1;
+  if (filter.Add(p.text, o, &index) != RE2::NoError) return {};
+  std::vector<std::string> atoms;
+  filter.Compile(&atoms);
+  std::vector<int> potential;
+  filter.AllPotentials({}, &potential);
+  if (!potential.empty() || atoms.empty()) return {};  // "unfiltered": no literal is required
+  // An atom without which the regex cannot match is enough on its own; keep the
+  // longest such. Otherwise a match needs some of them: any one will do.
+  std::vector<int> rest;
+  size_t best = atoms.size();
+  for (size_t i = 0; i < atoms.size(); ++i) {
+    rest.clear();
+    for (size_t k = 0; k < atoms.size(); ++k)
+      if (k != i) rest.push_back(static_cast<int>(k));
+    potential.clear();
+    filter.AllPotentials(rest, &potential);
+    if (potential.empty() && (best == atoms.size() || atoms[i].size() > atoms[best].size())) best = i;
+  }
+  if (best < atoms.size()) return {atoms[best]};
+  return atoms;
+}
+
 Prefilter::~Prefilter() {
   for (auto& [f, db] : by_field_) hs_free_database(db);
+  for (auto& [f, db] : regex_by_field_) hs_free_database(db);
   if (keyword_) hs_free_database(keyword_);
 }
 
 void Prefilter::build(std::vector<Atom>& atoms) {
   for (auto& [f, db] : by_field_) hs_free_database(db);
   by_field_.clear();
+  for (auto& [f, db] : regex_by_field_) hs_free_database(db);
+  regex_by_field_.clear();
   if (keyword_) hs_free_database(keyword_);
   keyword_ = nullptr;
 
   // Identical expressions (same field, text, case rule) share one id.
-  std::map<NameId, Group> groups;
+  std::map<NameId, Group> groups, regex_groups;
   std::map<std::tuple<NameId, std::string, bool>, uint32_t> ids;
   uint32_t next = 0;
   for (Atom& a : atoms) {
     for (Pattern& p : a.patterns) {
       p.prefilter = kNoPrefilter;
+      p.prefilter_exact = false;
       const std::string e = prefilter_literal(p);
       if (e.empty()) continue;
       const auto key = std::make_tuple(a.field, e, p.cased);
@@ -94,6 +147,46 @@ void Prefilter::build(std::vector<Atom>& atoms) {
       p.prefilter = it->second;
     }
   }
+  // Regular expressions: one id each, entered under every literal that may stand
+  // for it.
+  for (Atom& a : atoms) {
+    if (a.field == kNoName) continue;
+    for (Pattern& p : a.patterns) {
+      if (p.kind != Pattern::Kind::Regex) continue;
+      p.prefilter = next++;
+      p.prefilter_exact = false;
+      const unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (p.cased ? 0u : HS_FLAG_CASELESS) |
+                             (p.dot_nl ? HS_FLAG_DOTALL : 0u);
+      // Vectorscan runs PCRE-style regexes itself, in one pass with all the
+      // field's others: then its answer is final. What it cannot run exactly
+      // it runs in prefilter mode, or as the regex's required literals, and
+      // RE2 confirms.
+      if (compiles(p.text, flags)) {
+        p.prefilter_exact = true;
+        Group& g = regex_groups[a.field];
+        g.regex = true;
+        g.expressions.push_back(p.text);
+        g.flags.push_back(flags);
+        g.ids.push_back(p.prefilter);
+        continue;
+      }
+      const auto literals = regex_literals(p);
+      if (literals.empty()) {
+        Group& g = regex_groups[a.field];
+        g.regex = true;
+        g.expressions.push_back(p.text);
+        g.flags.push_back(flags | HS_FLAG_PREFILTER);
+        g.ids.push_back(p.prefilter);
+        continue;
+      }
+      Group& g = groups[a.field];
+      for (const auto& lit : literals) {
+        g.expressions.push_back(lit);
+        g.flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS);
+        g.ids.push_back(p.prefilter);
+      }
+    }
+  }
   id_count_ = next;
   std::vector<unsigned> dropped;
   for (auto& [field, g] : groups) {
@@ -104,19 +197,25 @@ void Prefilter::build(std::vector<Atom>& atoms) {
     else
       by_field_[field] = db;
   }
+  for (auto& [field, g] : regex_groups)
+    if (hs_database_t* db = compile(g, dropped)) regex_by_field_[field] = db;
   if (!dropped.empty()) {
     // Patterns vectorscan would not take are matched without the prefilter.
     std::vector<bool> gone(next, false);
     for (unsigned id : dropped) gone[id] = true;
     for (Atom& a : atoms)
       for (Pattern& p : a.patterns)
-        if (p.prefilter != kNoPrefilter && gone[p.prefilter]) p.prefilter = kNoPrefilter;
+        if (p.prefilter != kNoPrefilter && gone[p.prefilter]) {
+          p.prefilter = kNoPrefilter;
+          p.prefilter_exact = false;
+        }
   }
 }
 
 hs_scratch_t* Prefilter::new_scratch() const {
   hs_scratch_t* s = nullptr;
   for (const auto& [f, db] : by_field_) hs_alloc_scratch(db, &s);
+  for (const auto& [f, db] : regex_by_field_) hs_alloc_scratch(db, &s);
   if (keyword_) hs_alloc_scratch(keyword_, &s);
   return s;
 }

@@ -1,9 +1,17 @@
 // The multi-pattern prefilter: for each field, one vectorscan literal database
 // holds a literal of every string pattern of every atom on that field, across
-// all rules. One scan of
-// a value says which patterns may match it; only those are confirmed by the
-// exact matcher, and only rules with a possible hit are evaluated. This is what
-// keeps the cost per event nearly flat as the rule count grows.
+// all rules. One scan of a value says which patterns may match it; only those
+// are confirmed by the exact matcher, and only rules with a possible hit are
+// evaluated. This is what keeps the cost per event nearly flat as the rule
+// count grows.
+//
+// Regular expressions take part too: RE2's FilteredRE2 reduces a regex to the
+// literals ("atoms") any match must contain. A regex gets one id, and either
+// its one indispensable atom or, failing that, all of its atoms are entered
+// under that id: the regex runs only on values where such a literal was seen.
+// A regex with no required literal (`\s[a-f0-9]{64}\s`) goes into a second,
+// regex database of its field, compiled in vectorscan's prefilter mode (it may
+// report a few values too many, never too few), so RE2 confirms only those.
 #pragma once
 #include <hs/hs.h>
 
@@ -35,12 +43,18 @@ class Prefilter {
     return it == by_field_.end() ? nullptr : it->second;
   }
   const hs_database_t* keyword_db() const { return keyword_; }
+  // The prefilter-mode regex database of a field, or nullptr.
+  const hs_database_t* regex_db_for(NameId field) const {
+    auto it = regex_by_field_.find(field);
+    return it == regex_by_field_.end() ? nullptr : it->second;
+  }
   // A scratch space for one worker thread.
   hs_scratch_t* new_scratch() const;
 
  private:
   friend struct RuleCache;
   std::unordered_map<NameId, hs_database_t*> by_field_;
+  std::unordered_map<NameId, hs_database_t*> regex_by_field_;
   hs_database_t* keyword_ = nullptr;
   size_t id_count_ = 0;
 };
@@ -50,5 +64,9 @@ class Prefilter {
 // anywhere in the value (case-insensitively unless the pattern is cased); the
 // exact matcher then confirms. Empty when the pattern has no literal to find.
 std::string prefilter_literal(const Pattern& p);
+
+// Literals for a regex: one of them is in every text the regex matches (found
+// case-insensitively). Empty when no such set is known.
+std::vector<std::string> regex_literals(const Pattern& p);
 
 }  // namespace vigil::sigma

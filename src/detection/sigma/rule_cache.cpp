@@ -18,7 +18,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 4;
+constexpr uint32_t kFormat = 6;
 
 class Writer {
  public:
@@ -39,7 +39,9 @@ class Writer {
     for (uint32_t x : v) u32(x);
   }
   void name(NameId id) { str(id == kNoName ? std::string_view("\x01") : name_text(id)); }
-  void bytes(const void* p, size_t n) { buf_.append(static_cast<const char*>(p), n); }
+  void bytes(const void* p, size_t n) {
+    if (n) buf_.append(static_cast<const char*>(p), n);
+  }
   std::string& buf() { return buf_; }
 
  private:
@@ -109,6 +111,7 @@ class Reader {
 
  private:
   void take(void* out, size_t n) {
+    if (n == 0) return;  // `out` may be null (an empty vector's data())
     if (!ok_ || static_cast<size_t>(end_ - p_) < n) {
       ok_ = false;
       return;
@@ -173,6 +176,7 @@ void write_pattern(Writer& w, const Pattern& p) {
   w.name(p.ref);
   w.u32(p.group);
   w.u32(p.prefilter);
+  w.u8(p.prefilter_exact);
 }
 
 Pattern read_pattern(Reader& rd) {
@@ -200,6 +204,7 @@ Pattern read_pattern(Reader& rd) {
   p.ref = rd.name();
   p.group = static_cast<uint16_t>(rd.u32());
   p.prefilter = rd.u32();
+  p.prefilter_exact = rd.u8();
   if (rd.ok() && p.kind == Pattern::Kind::Regex) {
     std::string error;
     p.re = make_regex(p.text, p.cased, p.dot_nl, &error);
@@ -347,6 +352,11 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     write_db(w, db);
   }
   write_db(w, rs.prefilter_.keyword_);
+  w.u32(static_cast<uint32_t>(rs.prefilter_.regex_by_field_.size()));
+  for (const auto& [field, db] : rs.prefilter_.regex_by_field_) {
+    w.name(field);
+    write_db(w, db);
+  }
 
   const std::string& payload = w.buf();
   std::string header(kMagic, 8);
@@ -480,6 +490,12 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     if (db) fresh.prefilter_.by_field_[field] = db;
   }
   fresh.prefilter_.keyword_ = read_db(rd);
+  const uint32_t regex_dbs = rd.count(8);
+  for (uint32_t k = 0; k < regex_dbs && rd.ok(); ++k) {
+    const NameId field = rd.name();
+    hs_database_t* db = read_db(rd);
+    if (db) fresh.prefilter_.regex_by_field_[field] = db;
+  }
   if (!rd.ok() || !rd.at_end()) return false;
 
   // Everything checked: take it.
@@ -494,6 +510,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.non_windows_ = std::move(fresh.non_windows_);
   std::swap(rs.prefilter_.by_field_, fresh.prefilter_.by_field_);
   std::swap(rs.prefilter_.keyword_, fresh.prefilter_.keyword_);
+  std::swap(rs.prefilter_.regex_by_field_, fresh.prefilter_.regex_by_field_);
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();
   return true;

@@ -623,9 +623,11 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   const auto& names = view_.field_names();
   for (size_t i = 0; i < names.size(); ++i) {
     const hs_database_t* db = pf.db_for(names[i]);
-    if (!db && !pf.keyword_db()) continue;
+    const hs_database_t* re_db = pf.regex_db_for(names[i]);
+    if (!db && !re_db && !pf.keyword_db()) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
       scan(db, s.text);
+      scan(re_db, s.text);
       scan(pf.keyword_db(), s.text);
     });
   }
