@@ -198,13 +198,16 @@ PathId FlatIndexer::child(PathId parent, NameId name) {
 
 PathId FlatIndexer::child_text(PathId parent, std::string_view name) {
   // Data[@Name] keys come from record text, not from interned element names.
-  std::string key = std::to_string(parent);
-  key += '/';
-  key += name;
-  auto it = dynamic_cache_.find(key);
-  if (it != dynamic_cache_.end()) return it->second;
+  auto it = dynamic_cache_.find(name);
+  if (it != dynamic_cache_.end())
+    for (const auto& [p, id] : it->second)
+      if (p == parent) return id;
   const PathId id = map_->child_path(parent, name);
-  if (dynamic_cache_.size() < 100000) dynamic_cache_.emplace(std::move(key), id);
+  if (dynamic_entries_ < 100000) {  // bounded: hostile input may invent names without end
+    ++dynamic_entries_;
+    if (it == dynamic_cache_.end()) it = dynamic_cache_.emplace(std::string(name), std::vector<std::pair<PathId, PathId>>{}).first;
+    it->second.emplace_back(parent, id);
+  }
   return id;
 }
 
@@ -241,14 +244,14 @@ void FlatIndexer::walk(Event& ev, uint32_t idx, PathId parent_path, uint8_t layo
     PathId attrs = kRootPath;
     for (uint32_t a = n.first_attr; a != kNoNode; a = ev.nodes[a].next) {
       if (ev.nodes[a].value.is_null()) continue;
-      if (!has_attrs) attrs = child_text(path, "#attributes");
+      if (!has_attrs) attrs = child(path, attributes_);
       has_attrs = true;
       add(ev, a, child(attrs, ev.nodes[a].name), layout);
     }
   }
   if (n.has_value) {
     const bool wrapped = has_attrs || n.first_child != kNoNode || (n.name == data_ && !data_named);
-    add(ev, idx, wrapped ? child_text(path, "#text") : path, layout);
+    add(ev, idx, wrapped ? child(path, text_) : path, layout);
   } else if (!has_attrs && n.first_child == kNoNode) {
     // An element with nothing in it (`"X": null`, a null substitution) is a field
     // that exists with a null value: `|exists` sees it, `X: null` matches it.

@@ -82,9 +82,15 @@ class FlatIndexer {
   std::shared_ptr<FieldMap> map_;
   std::unordered_map<uint64_t, PathId> child_cache_;
   std::unordered_map<uint64_t, NameId> canonical_cache_;
-  std::unordered_map<std::string, PathId> dynamic_cache_;
-  NameId data_ = intern("Data"), name_ = intern("Name");
-  PathId attributes_path_cache_ = 0;
+  // Data[@Name] text -> (parent path, path) pairs; looked up by string_view
+  // without building a key (heterogeneous lookup).
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, std::vector<std::pair<PathId, PathId>>, TextHash, std::equal_to<>> dynamic_cache_;
+  size_t dynamic_entries_ = 0;
+  NameId data_ = intern("Data"), name_ = intern("Name"), attributes_ = intern("#attributes"), text_ = intern("#text");
 };
 
 }  // namespace vigil

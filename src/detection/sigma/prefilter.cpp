@@ -210,6 +210,20 @@ void Prefilter::build(std::vector<Atom>& atoms) {
           p.prefilter_exact = false;
         }
   }
+  index();
+}
+
+void Prefilter::index() {
+  db_index_.clear();
+  regex_db_index_.clear();
+  for (const auto& [field, db] : by_field_) {
+    if (field >= db_index_.size()) db_index_.resize(field + 1, nullptr);
+    db_index_[field] = db;
+  }
+  for (const auto& [field, db] : regex_by_field_) {
+    if (field >= regex_db_index_.size()) regex_db_index_.resize(field + 1, nullptr);
+    regex_db_index_[field] = db;
+  }
 }
 
 hs_scratch_t* Prefilter::new_scratch() const {

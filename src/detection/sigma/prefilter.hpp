@@ -5,13 +5,13 @@
 // evaluated. This is what keeps the cost per event nearly flat as the rule
 // count grows.
 //
-// Regular expressions take part too: RE2's FilteredRE2 reduces a regex to the
-// literals ("atoms") any match must contain. A regex gets one id, and either
-// its one indispensable atom or, failing that, all of its atoms are entered
-// under that id: the regex runs only on values where such a literal was seen.
-// A regex with no required literal (`\s[a-f0-9]{64}\s`) goes into a second,
-// regex database of its field, compiled in vectorscan's prefilter mode (it may
-// report a few values too many, never too few), so RE2 confirms only those.
+// Regular expressions take part too. Those vectorscan can run exactly go into
+// a regex database of their field, and its answer is final: all of a field's
+// regexes cost one pass. For the others, RE2's FilteredRE2 reduces the regex
+// to the literals ("atoms") any match must contain, entered in the field's
+// literal database under the regex's id (its one indispensable atom, or else
+// all of them); a regex without such literals runs in vectorscan's prefilter
+// mode (it may report a value too many, never one too few). RE2 then confirms.
 #pragma once
 #include <hs/hs.h>
 
@@ -38,16 +38,14 @@ class Prefilter {
 
   size_t id_count() const { return id_count_; }
   // Database for a field, or nullptr; keyword atoms (no field) use keyword_db().
-  const hs_database_t* db_for(NameId field) const {
-    auto it = by_field_.find(field);
-    return it == by_field_.end() ? nullptr : it->second;
-  }
+  const hs_database_t* db_for(NameId field) const { return field < db_index_.size() ? db_index_[field] : nullptr; }
   const hs_database_t* keyword_db() const { return keyword_; }
   // The prefilter-mode regex database of a field, or nullptr.
   const hs_database_t* regex_db_for(NameId field) const {
-    auto it = regex_by_field_.find(field);
-    return it == regex_by_field_.end() ? nullptr : it->second;
+    return field < regex_db_index_.size() ? regex_db_index_[field] : nullptr;
   }
+  // Rebuilds the by-name lookup tables from the maps (after build or a cache load).
+  void index();
   // A scratch space for one worker thread.
   hs_scratch_t* new_scratch() const;
 
@@ -55,6 +53,7 @@ class Prefilter {
   friend struct RuleCache;
   std::unordered_map<NameId, hs_database_t*> by_field_;
   std::unordered_map<NameId, hs_database_t*> regex_by_field_;
+  std::vector<const hs_database_t*> db_index_, regex_db_index_;  // NameId -> database
   hs_database_t* keyword_ = nullptr;
   size_t id_count_ = 0;
 };

@@ -404,6 +404,29 @@ void RuleSet::derive_trigger_lists() {
   for (size_t v = 0; v < variants_.size(); ++v)
     if (!variants_[v].always)
       for (uint32_t id : variants_[v].trigger) trigger_list_[fill[id]++] = static_cast<uint32_t>(v);
+
+  // Fields (and keywords) each candidate list needs scanned.
+  list_info_.clear();
+  auto describe = [&](const std::vector<uint32_t>& list) {
+    ListInfo info;
+    for (uint32_t v : list)
+      for (const Expr& e : variants_[v].program.nodes) {
+        if (e.op != Expr::Op::Atom) continue;
+        const Atom& a = atoms_[e.a];
+        if (a.field == kNoName) info.keywords = true;
+        else info.fields.push_back(a.field);
+      }
+    std::sort(info.fields.begin(), info.fields.end());
+    info.fields.erase(std::unique(info.fields.begin(), info.fields.end()), info.fields.end());
+    list_info_[&list] = std::move(info);
+  };
+  describe(non_windows_);
+  describe(any_windows_);
+  describe(provider_only_);
+  for (const auto& [ch, idx] : by_channel_) {
+    describe(idx.any_event_id);
+    for (const auto& [id, list] : idx.by_event_id) describe(list);
+  }
 }
 
 size_t RuleSet::add_text(const std::string& name, const std::string& text) {
@@ -526,13 +549,14 @@ void Matcher::scan(const hs_database_t* db, std::string_view text) {
   if (!db || !scratch_) return;
   struct Ctx {
     uint32_t* hits;
+    size_t size;
     std::vector<uint32_t>* list;
     uint32_t gen;
-  } ctx{hit_gen_.data(), &hit_list_, gen_};
+  } ctx{hit_gen_.data(), hit_gen_.size(), &hit_list_, gen_};
   hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
           [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
             auto* x = static_cast<Ctx*>(c);
-            if (x->hits[id] != x->gen) {
+            if (id < x->size && x->hits[id] != x->gen) {  // ids may come from a cache file: check
               x->hits[id] = x->gen;
               x->list->push_back(id);
             }
@@ -617,18 +641,32 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     }
   if (!any) return;
   view_.reset(ev);
-  // One prefilter scan per value: of its field's database, and of the keywords'.
+  // One prefilter scan per value: of its field's databases (when a candidate
+  // rule looks at the field), and of the keywords' (when one searches keywords).
+  const RuleSet::ListInfo* infos[4];
+  bool keywords = false;
+  for (int l = 0; l < n_lists; ++l) {
+    infos[l] = &rules_.list_info(lists[l]);
+    keywords |= infos[l]->keywords;
+  }
+  auto wanted = [&](NameId field) {
+    for (int l = 0; l < n_lists; ++l)
+      if (std::binary_search(infos[l]->fields.begin(), infos[l]->fields.end(), field)) return true;
+    return false;
+  };
   hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
+  const hs_database_t* kw_db = keywords ? pf.keyword_db() : nullptr;
   const auto& names = view_.field_names();
   for (size_t i = 0; i < names.size(); ++i) {
     const hs_database_t* db = pf.db_for(names[i]);
     const hs_database_t* re_db = pf.regex_db_for(names[i]);
-    if (!db && !re_db && !pf.keyword_db()) continue;
+    if ((db || re_db) && !wanted(names[i])) db = re_db = nullptr;
+    if (!db && !re_db && !kw_db) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
       scan(db, s.text);
       scan(re_db, s.text);
-      scan(pf.keyword_db(), s.text);
+      scan(kw_db, s.text);
     });
   }
   view_.set_prefilter_hits(hit_gen_.data(), gen_);

@@ -83,6 +83,18 @@ class RuleSet {
   }
   bool always(uint32_t variant) const { return variant_always_[variant]; }
 
+  // What the variants of one candidate list look at: their fields (sorted) and
+  // whether any searches keywords. An event's values are scanned only for that.
+  struct ListInfo {
+    std::vector<NameId> fields;
+    bool keywords = false;
+  };
+  const ListInfo& list_info(const std::vector<uint32_t>* list) const {
+    static const ListInfo kEmpty;
+    auto it = list_info_.find(list);
+    return it == list_info_.end() ? kEmpty : it->second;
+  }
+
  private:
   bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
   uint32_t atom_index(Atom&& atom);
@@ -117,6 +129,7 @@ class RuleSet {
   // which variants have no trigger set.
   std::vector<uint32_t> trigger_offsets_, trigger_list_;
   std::vector<uint8_t> variant_always_;
+  std::unordered_map<const std::vector<uint32_t>*, ListInfo> list_info_;
 };
 
 // Per-worker matching state: the event view and the per-event atom memo.
