@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
+#include <algorithm>
 #include <map>
 
 namespace vigil::sigma {
@@ -139,6 +140,10 @@ void Prefilter::build(std::vector<Atom>& atoms) {
       auto it = ids.find(key);
       if (it == ids.end()) {
         it = ids.emplace(key, next++).first;
+        if (a.field != kNoName && by_equality(p)) {  // in the equality table, not scanned
+          p.prefilter = it->second;
+          continue;
+        }
         Group& g = groups[a.field];
         g.expressions.push_back(e);
         g.flags.push_back(HS_FLAG_SINGLEMATCH | (p.cased ? 0u : HS_FLAG_CASELESS));
@@ -210,10 +215,22 @@ void Prefilter::build(std::vector<Atom>& atoms) {
           p.prefilter_exact = false;
         }
   }
-  index();
+  index(atoms);
 }
 
-void Prefilter::index() {
+void Prefilter::index(const std::vector<Atom>& atoms) {
+  equals_index_.clear();
+  for (const Atom& a : atoms) {
+    if (a.field == kNoName) continue;
+    for (const Pattern& p : a.patterns) {
+      if (!by_equality(p) || p.prefilter == kNoPrefilter) continue;
+      if (a.field >= equals_index_.size()) equals_index_.resize(a.field + 1);
+      auto& table = equals_index_[a.field];
+      if (!table) table = std::make_unique<EqualsTable>();
+      auto& list = table->ids[p.text];
+      if (std::find(list.begin(), list.end(), p.prefilter) == list.end()) list.push_back(p.prefilter);
+    }
+  }
   db_index_.clear();
   regex_db_index_.clear();
   for (const auto& [field, db] : by_field_) {

@@ -44,8 +44,22 @@ class Prefilter {
   const hs_database_t* regex_db_for(NameId field) const {
     return field < regex_db_index_.size() ? regex_db_index_[field] : nullptr;
   }
-  // Rebuilds the by-name lookup tables from the maps (after build or a cache load).
-  void index();
+  // Case-insensitive whole-value patterns of a field (EventID: 4688, LogonType: 3,
+  // OriginalFileName: ...) need no scan: a hash lookup of the lower-case value
+  // gives their ids. nullptr when the field has none.
+  struct EqualsTable {
+    struct TextHash {
+      using is_transparent = void;
+      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::vector<uint32_t>, TextHash, std::equal_to<>> ids;
+  };
+  const EqualsTable* equals_for(NameId field) const {
+    return field < equals_index_.size() ? equals_index_[field].get() : nullptr;
+  }
+  // Rebuilds the by-name lookup tables (after build or a cache load); the
+  // equality tables come from the patterns' ids.
+  void index(const std::vector<Atom>& atoms);
   // A scratch space for one worker thread.
   hs_scratch_t* new_scratch() const;
 
@@ -54,9 +68,15 @@ class Prefilter {
   std::unordered_map<NameId, hs_database_t*> by_field_;
   std::unordered_map<NameId, hs_database_t*> regex_by_field_;
   std::vector<const hs_database_t*> db_index_, regex_db_index_;  // NameId -> database
+  std::vector<std::unique_ptr<EqualsTable>> equals_index_;       // NameId -> table
   hs_database_t* keyword_ = nullptr;
   size_t id_count_ = 0;
 };
+
+// Whether a pattern is looked up in its field's equality table rather than scanned.
+inline bool by_equality(const Pattern& p) {
+  return p.kind == Pattern::Kind::String && p.op == StrOp::Equals && !p.cased && !p.text.empty();
+}
 
 // A literal that every text matching the pattern contains: the pattern's own
 // text, or a glob's longest run of plain bytes. The prefilter looks for it

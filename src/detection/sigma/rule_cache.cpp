@@ -18,7 +18,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 6;
+constexpr uint32_t kFormat = 7;
 
 class Writer {
  public:
@@ -511,7 +511,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   std::swap(rs.prefilter_.by_field_, fresh.prefilter_.by_field_);
   std::swap(rs.prefilter_.keyword_, fresh.prefilter_.keyword_);
   std::swap(rs.prefilter_.regex_by_field_, fresh.prefilter_.regex_by_field_);
-  rs.prefilter_.index();
+  rs.prefilter_.index(rs.atoms_);
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();
   return true;

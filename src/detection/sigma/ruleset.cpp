@@ -661,9 +661,22 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   for (size_t i = 0; i < names.size(); ++i) {
     const hs_database_t* db = pf.db_for(names[i]);
     const hs_database_t* re_db = pf.regex_db_for(names[i]);
-    if ((db || re_db) && !wanted(names[i])) db = re_db = nullptr;
-    if (!db && !re_db && !kw_db) continue;
+    const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
+    if ((db || re_db || eq) && !wanted(names[i])) {
+      db = re_db = nullptr;
+      eq = nullptr;
+    }
+    if (!db && !re_db && !eq && !kw_db) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
+      if (eq && !s.null) {
+        auto it = eq->ids.find(view_.lower_of(s));
+        if (it != eq->ids.end())
+          for (uint32_t id : it->second)
+            if (hit_gen_[id] != gen_) {
+              hit_gen_[id] = gen_;
+              hit_list_.push_back(id);
+            }
+      }
       scan(db, s.text);
       scan(re_db, s.text);
       scan(kw_db, s.text);

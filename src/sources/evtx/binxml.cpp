@@ -118,7 +118,15 @@ bool BinXmlDecoder::name_at(uint32_t offset, NameId& out) {
   if (static_cast<uint64_t>(offset) + 8 > size_) return fail(offset, "name offset outside the chunk");
   const uint32_t units = rd16(chunk_ + offset + 6);
   if (static_cast<uint64_t>(offset) + 8 + 2ull * units > size_) return fail(offset, "name runs past the chunk");
-  out = intern(utf16(offset + 8, units));
+  // Names repeat across chunks: a per-decoder table spares the global lock.
+  const std::string_view text = utf16(offset + 8, units);
+  auto known = local_names_.find(text);
+  if (known != local_names_.end()) {
+    out = known->second;
+  } else {
+    out = intern(text);
+    if (local_names_.size() < 65536) local_names_.emplace(std::string(text), out);
+  }
   if ((offset & 1) == 0 && slot < name_gen_.size()) {
     name_ids_[slot] = out;
     name_gen_[slot] = generation_;
@@ -255,10 +263,17 @@ bool BinXmlDecoder::decode_value(uint8_t type, uint32_t off, uint32_t size, Valu
     case 0x0E: out = Value::binary(p, size); return true;
     case 0x0F: {
       if (!need(16)) break;
-      const std::string g = fmt::format("{:08X}-{:04X}-{:04X}-{:02X}{:02X}-{:02X}{:02X}{:02X}{:02X}{:02X}{:02X}",
-                                        rd32(p), rd16(p + 4), rd16(p + 6), p[8], p[9], p[10], p[11], p[12],
-                                        p[13], p[14], p[15]);
-      out = Value::str(arena_->copy(g));
+      // XXXXXXXX-XXXX-XXXX-XXXX-XXXXXXXXXXXX: the first three groups little-endian.
+      static const char kHexUpper[] = "0123456789ABCDEF";
+      char* g = static_cast<char*>(arena_->allocate(36, 1));
+      const uint8_t order[16] = {3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15};
+      size_t o = 0;
+      for (int i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) g[o++] = '-';
+        g[o++] = kHexUpper[p[order[i]] >> 4];
+        g[o++] = kHexUpper[p[order[i]] & 15];
+      }
+      out = Value::str(std::string_view(g, 36));
       return true;
     }
     case 0x10: {  // size_t: shown in hex like the Windows event viewer

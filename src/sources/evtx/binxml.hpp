@@ -7,6 +7,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "event/arena.hpp"
@@ -54,6 +55,11 @@ class BinXmlDecoder {
   std::vector<NameId> name_ids_;
   std::vector<uint32_t> name_gen_;
   uint32_t generation_ = 0;
+  struct TextHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  std::unordered_map<std::string, NameId, TextHash, std::equal_to<>> local_names_;  // UTF-8 name -> id
 
   // Per-record state.
   Event* ev_ = nullptr;
