@@ -431,6 +431,15 @@ std::shared_ptr<const re2::RE2> make_regex(const std::string& pattern, bool case
   return re;
 }
 
+const re2::RE2* LazyRegex::get() const {
+  std::call_once(once_, [this] {
+    if (re_) return;
+    std::string error;
+    re_ = make_regex(pattern_, cased_, dot_nl_, &error);
+  });
+  return re_.get();
+}
+
 bool parse_ip(std::string_view text, uint8_t& family, uint8_t addr[16]) {
   std::string s(text);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.pop_back();
@@ -585,7 +594,7 @@ bool compile_atom(std::string_view key, const YAML::Node& values, const Placehol
       p.text = pattern;
       p.cased = !m.re_i;
       p.dot_nl = m.re_s;
-      p.re = std::move(re);
+      p.re = std::make_shared<const LazyRegex>(pattern, !m.re_i, m.re_s, std::move(re));
       out.patterns.push_back(std::move(p));
       continue;
     }
@@ -736,7 +745,10 @@ bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
   if (slot.null) return false;  // a null value matches only `null` and `exists`
   switch (p.kind) {
     case Pattern::Kind::String: return match_string(p, p.cased ? slot.text : view.lower_of(slot));
-    case Pattern::Kind::Regex: return RE2::PartialMatch(re2::StringPiece(slot.text.data(), slot.text.size()), *p.re);
+    case Pattern::Kind::Regex: {
+      const RE2* re = p.re ? p.re->get() : nullptr;
+      return re && RE2::PartialMatch(re2::StringPiece(slot.text.data(), slot.text.size()), *re);
+    }
     case Pattern::Kind::Cidr: {
       uint8_t fam, a[16];
       if (!parse_ip(slot.text, fam, a) || fam != p.family) return false;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,6 +31,22 @@ inline constexpr uint16_t kGlobAny = 257;   // `?`: one character (UTF-8 aware)
 inline constexpr uint16_t kGlobDash = 258;  // |windash: - / – — ―
 inline constexpr uint32_t kNoPrefilter = 0xFFFFFFFFu;
 
+// A regex compiled when first needed: loaded from the rule cache, most never
+// are, because vectorscan runs them. Thread-safe.
+class LazyRegex {
+ public:
+  LazyRegex(std::string pattern, bool case_sensitive, bool dot_nl, std::shared_ptr<const re2::RE2> compiled = nullptr)
+      : pattern_(std::move(pattern)), cased_(case_sensitive), dot_nl_(dot_nl), re_(std::move(compiled)) {}
+  // nullptr only if RE2 refuses the pattern (it was checked when the rule loaded).
+  const re2::RE2* get() const;
+
+ private:
+  std::string pattern_;
+  bool cased_, dot_nl_;
+  mutable std::once_flag once_;
+  mutable std::shared_ptr<const re2::RE2> re_;
+};
+
 struct Pattern {
   enum class Kind : uint8_t { String, Regex, Null, Exists, Cidr, Number, FieldRef, Never };
   Kind kind = Kind::String;
@@ -37,7 +54,7 @@ struct Pattern {
   bool cased = false;
   std::string text;            // String: the literal (lower-case unless cased)
   std::vector<uint16_t> glob;  // String with op Glob
-  std::shared_ptr<const re2::RE2> re;  // Regex: compiled from `text`, case-sensitive
+  std::shared_ptr<const LazyRegex> re;  // Regex: from `text`, case-sensitive
   bool dot_nl = false;                 // when `cased`; |s sets dot_nl
   bool exists = true;          // Exists
   uint8_t family = 0, prefix = 0;  // Cidr: 4 or 6

@@ -205,11 +205,7 @@ Pattern read_pattern(Reader& rd) {
   p.group = static_cast<uint16_t>(rd.u32());
   p.prefilter = rd.u32();
   p.prefilter_exact = rd.u8();
-  if (rd.ok() && p.kind == Pattern::Kind::Regex) {
-    std::string error;
-    p.re = make_regex(p.text, p.cased, p.dot_nl, &error);
-    if (!p.re) rd.fail();
-  }
+  if (rd.ok() && p.kind == Pattern::Kind::Regex) p.re = std::make_shared<const LazyRegex>(p.text, p.cased, p.dot_nl);
   if (p.prefix > 128) rd.fail();
   return p;
 }

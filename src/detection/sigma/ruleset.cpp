@@ -475,15 +475,30 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
   }
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
+  // Reading thousands of small files is mostly system calls: spread them over
+  // the threads too (the cache key needs every file's content).
+  unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, files.size() / 64 + 1));
+  std::vector<std::string> texts(files.size());
+  std::vector<char> readable(files.size(), 0);
+  {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t i; (i = next.fetch_add(1)) < files.size();) readable[i] = read_whole_file(files[i], texts[i]);
+    };
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  }
   std::vector<std::pair<std::string, std::string>> contents;
   contents.reserve(files.size());
-  for (const auto& f : files) {
-    std::string text;
-    if (!read_whole_file(f, text)) {
-      read_problems.push_back({f, 0, "", "", "cannot read"});
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!readable[i]) {
+      read_problems.push_back({files[i], 0, "", "", "cannot read"});
       continue;
     }
-    contents.emplace_back(f, std::move(text));
+    contents.emplace_back(files[i], std::move(texts[i]));
   }
 
   from_cache_ = false;
@@ -502,8 +517,6 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
       for (size_t i; (i = next.fetch_add(1)) < contents.size();)
         parsed[i] = parse_rule_file(contents[i].first, contents[i].second);
     };
-    unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-    threads = static_cast<unsigned>(std::min<size_t>(threads, contents.size() / 64 + 1));
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
