@@ -19,8 +19,9 @@ namespace vigil::cli {
 namespace {
 
 struct UnitResult {
-  std::vector<Detection> detections;
-  uint64_t events = 0;
+  std::vector<Detection> detections;  // for the sorted timeline
+  std::string text;                   // rendered JSON lines, when streaming
+  uint64_t events = 0, count = 0;
 };
 
 void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
@@ -64,26 +65,39 @@ int run_hunt(const HuntOptions& o) {
   for (const auto& in : set.inputs) sources.push_back(in->path());
   const std::vector<UnitRef> units = all_units(set.inputs);
 
+  // JSON lines stream out in input order (file by file, record by record),
+  // rendered by the workers: a SIEM needs no time order, and memory stays flat.
+  // The timeline is sorted by time, through the bounded-memory sorter.
+  const bool stream = o.format == "jsonl";
+  const DetectionContext dctx{&rules->rules(), &sources};
   DetectionSorter detections;
-  uint64_t events = 0;
+  uint64_t events = 0, total = 0;
   uint64_t unit_no = 0;
+  bool write_failed = false;
   const sigma::RuleSet& rs = *rules;
   using Pipeline = OrderedPipeline<UnitResult, std::unique_ptr<sigma::Matcher>>;
   Pipeline::run(
       units, resolve_threads(o.common.threads), map,
-      [&rs](const UnitRef& u, ReadContext& ctx, std::unique_ptr<sigma::Matcher>& matcher, Problems& problems) {
+      [&rs, &dctx, stream](const UnitRef& u, ReadContext& ctx, std::unique_ptr<sigma::Matcher>& matcher,
+                           Problems& problems) {
         UnitResult r;
         std::vector<uint32_t> hits;
+        Detection d;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           ++r.events;
           hits.clear();
           matcher->match(ev, hits);
           for (uint32_t rule : hits) {
-            Detection d;
             d.rule = rule;
             d.sequence = r.events;
             describe_event(ev, d);
-            r.detections.push_back(std::move(d));
+            ++r.count;
+            if (stream) {
+              append_detection_json(r.text, d, dctx);
+              r.text += '\n';
+            } else {
+              r.detections.push_back(d);
+            }
           }
         }, problems);
         return r;
@@ -91,6 +105,9 @@ int run_hunt(const HuntOptions& o) {
       [&](const UnitRef&, UnitResult&& r, Problems&& problems) {
         for (const auto& p : problems) report(p, o.common.quiet);
         events += r.events;
+        total += r.count;
+        if (stream && !r.text.empty())
+          write_failed |= std::fwrite(r.text.data(), 1, r.text.size(), out) != r.text.size();
         for (auto& d : r.detections) {
           d.sequence |= unit_no << 24;  // units arrive in order: a global, stable position
           detections.add(std::move(d));
@@ -99,22 +116,8 @@ int run_hunt(const HuntOptions& o) {
       },
       [&rs] { return std::make_unique<sigma::Matcher>(rs); });
 
-  const DetectionContext dctx{&rs.rules(), &sources};
-  const size_t total = detections.size();
-  bool write_failed = false;
   bool sort_failed = false;
-  if (o.format == "jsonl") {
-    std::string buf;
-    sort_failed = !detections.drain([&](const Detection& d) {
-      append_detection_json(buf, d, dctx);
-      buf += '\n';
-      if (buf.size() > (1 << 20)) {
-        write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
-        buf.clear();
-      }
-    });
-    write_failed |= std::fwrite(buf.data(), 1, buf.size(), out) != buf.size();
-  } else {
+  if (!stream) {
     const bool color = out == stdout && isatty(fileno(stdout));
     sort_failed = !detections.drain([&](const Detection& d) { write_timeline_entry(out, d, dctx, color); });
   }

@@ -679,7 +679,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       db = re_db = nullptr;
       eq = nullptr;
     }
-    if (!db && !re_db && !eq && !kw_db) continue;
+    if (!db && !re_db && !eq) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
       if (eq && !s.null) {
         auto it = eq->ids.find(view_.lower_of(s));
@@ -692,8 +692,17 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       }
       scan(db, s.text);
       scan(re_db, s.text);
-      scan(kw_db, s.text);
     });
+  }
+  // Keywords may be anywhere: one scan over all the values at once (a literal
+  // straddling two values is a false lead the exact matcher then dismisses).
+  if (kw_db) {
+    all_values_.clear();
+    for (const auto& s : view_.slots()) {
+      all_values_.append(s.text);
+      all_values_ += '\n';
+    }
+    scan(kw_db, all_values_);
   }
   view_.set_prefilter_hits(hit_gen_.data(), gen_);
   provider_done_ = false;

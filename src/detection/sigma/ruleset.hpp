@@ -160,6 +160,7 @@ class Matcher {
   std::vector<uint32_t> variant_done_;  // variant -> generation it was evaluated in
   std::vector<uint32_t> always_;        // this event's variants without a trigger set
   std::string provider_text_;
+  std::string all_values_;  // the event's values joined, for the keyword scan
   bool provider_done_ = false;
   hs_scratch_t* scratch_ = nullptr;
   NameId channel_ = intern("Channel"), event_id_ = intern("EventID"), provider_ = intern("Provider_Name");

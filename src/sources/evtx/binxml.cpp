@@ -36,25 +36,58 @@ void put_utf8(std::string& out, uint32_t cp) {
 }
 
 // UTF-16LE to UTF-8, stopping at the first NUL; unpaired surrogates become U+FFFD.
+size_t put_utf8_at(char* d, uint32_t cp) {
+  if (cp < 0x80) {
+    d[0] = static_cast<char>(cp);
+    return 1;
+  }
+  if (cp < 0x800) {
+    d[0] = static_cast<char>(0xC0 | (cp >> 6));
+    d[1] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    d[0] = static_cast<char>(0xE0 | (cp >> 12));
+    d[1] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+    d[2] = static_cast<char>(0x80 | (cp & 0x3F));
+    return 3;
+  }
+  d[0] = static_cast<char>(0xF0 | (cp >> 18));
+  d[1] = static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
+  d[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+  d[3] = static_cast<char>(0x80 | (cp & 0x3F));
+  return 4;
+}
+
+// UTF-16LE to UTF-8, stopping at the first NUL; unpaired surrogates become U+FFFD.
+// Appends to `out`, writing straight into its buffer (3 bytes per unit at most).
 void utf16_to_utf8(const uint8_t* p, uint32_t units, std::string& out) {
-  for (uint32_t i = 0; i < units; ++i) {
+  const size_t base = out.size();
+  out.resize(base + 3 * static_cast<size_t>(units));
+  char* d = out.data() + base;
+  size_t o = 0;
+  uint32_t i = 0;
+  while (i < units) {
     uint32_t c = rd16(p + 2 * i);
-    if (c == 0) break;
-    if (c < 0x80) {
-      out += static_cast<char>(c);
+    if (c - 1 < 0x7F) {  // ASCII, the common case
+      d[o++] = static_cast<char>(c);
+      ++i;
       continue;
     }
+    if (c == 0) break;
     if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units) {
       const uint32_t lo = rd16(p + 2 * (i + 1));
       if (lo >= 0xDC00 && lo <= 0xDFFF) {
-        put_utf8(out, 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00));
-        ++i;
+        o += put_utf8_at(d + o, 0x10000 + ((c - 0xD800) << 10) + (lo - 0xDC00));  // 4 bytes for 2 units
+        i += 2;
         continue;
       }
     }
     if (c >= 0xD800 && c <= 0xDFFF) c = 0xFFFD;
-    put_utf8(out, c);
+    o += put_utf8_at(d + o, c);
+    ++i;
   }
+  out.resize(base + o);
 }
 
 bool valid_utf8(const uint8_t* p, size_t n) {
