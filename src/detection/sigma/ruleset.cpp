@@ -329,7 +329,7 @@ namespace {
 // Prefilter ids of which at least one must be hit for the node to be true, or
 // nullopt when no such set is known.
 std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, const std::vector<Atom>& atoms,
-                                               int depth = 0) {
+                                               const std::function<size_t(uint32_t)>& weight, int depth = 0) {
   if (depth > 64) return std::nullopt;
   const Expr& e = p.nodes[n];
   switch (e.op) {
@@ -345,17 +345,27 @@ std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, con
       return ids;
     }
     case Expr::Op::And: {
+      // Any child's set will do; take the most selective: the one whose
+      // weakest literal is longest (short literals like `.exe` are everywhere),
+      // then the smallest.
       std::optional<std::vector<uint32_t>> best;
+      size_t best_weak = 0;
       for (uint32_t k = 0; k < e.b; ++k) {
-        auto s = necessary(p, p.kids[e.a + k], atoms, depth + 1);
-        if (s && (!best || s->size() < best->size())) best = std::move(s);
+        auto s = necessary(p, p.kids[e.a + k], atoms, weight, depth + 1);
+        if (!s) continue;
+        size_t weak = SIZE_MAX;
+        for (uint32_t id : *s) weak = std::min(weak, weight(id));
+        if (!best || weak > best_weak || (weak == best_weak && s->size() < best->size())) {
+          best = std::move(s);
+          best_weak = weak;
+        }
       }
       return best;
     }
     case Expr::Op::Or: {
       std::vector<uint32_t> all;
       for (uint32_t k = 0; k < e.b; ++k) {
-        auto s = necessary(p, p.kids[e.a + k], atoms, depth + 1);
+        auto s = necessary(p, p.kids[e.a + k], atoms, weight, depth + 1);
         if (!s) return std::nullopt;
         all.insert(all.end(), s->begin(), s->end());
       }
@@ -376,8 +386,19 @@ void RuleSet::finalize() {
 }
 
 void RuleSet::build_trigger_index() {
+  // How selective each prefilter id is: the length of its literal (a whole
+  // value compared for equality counts as long; a regex as middling).
+  std::vector<size_t> weights(prefilter_.id_count(), 0);
+  for (const Atom& a : atoms_)
+    for (const Pattern& p : a.patterns) {
+      if (p.prefilter == kNoPrefilter || p.prefilter >= weights.size()) continue;
+      size_t w = p.kind == Pattern::Kind::Regex ? 6 : prefilter_literal(p).size();
+      if (by_equality(p)) w += 8;
+      weights[p.prefilter] = std::max(weights[p.prefilter], w);
+    }
+  auto weight = [&](uint32_t id) { return id < weights.size() ? weights[id] : size_t{0}; };
   for (Variant& v : variants_) {
-    auto s = necessary(v.program, v.program.root, atoms_);
+    auto s = necessary(v.program, v.program.root, atoms_, weight);
     v.always = !s.has_value();
     v.trigger.clear();
     if (s) {

@@ -151,14 +151,15 @@ bool BinXmlDecoder::name_at(uint32_t offset, NameId& out) {
   if (static_cast<uint64_t>(offset) + 8 > size_) return fail(offset, "name offset outside the chunk");
   const uint32_t units = rd16(chunk_ + offset + 6);
   if (static_cast<uint64_t>(offset) + 8 + 2ull * units > size_) return fail(offset, "name runs past the chunk");
-  // Names repeat across chunks: a per-decoder table spares the global lock.
-  const std::string_view text = utf16(offset + 8, units);
-  auto known = local_names_.find(text);
+  // Names repeat across chunks: a per-decoder table, keyed by the raw UTF-16
+  // bytes, spares both the conversion and the global lock.
+  const std::string_view raw(reinterpret_cast<const char*>(chunk_ + offset + 8), 2 * static_cast<size_t>(units));
+  auto known = local_names_.find(raw);
   if (known != local_names_.end()) {
     out = known->second;
   } else {
-    out = intern(text);
-    if (local_names_.size() < 65536) local_names_.emplace(std::string(text), out);
+    out = intern(utf16(offset + 8, units));
+    if (local_names_.size() < 65536) local_names_.emplace(std::string(raw), out);
   }
   if ((offset & 1) == 0 && slot < name_gen_.size()) {
     name_ids_[slot] = out;

@@ -59,7 +59,7 @@ class BinXmlDecoder {
     using is_transparent = void;
     size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
-  std::unordered_map<std::string, NameId, TextHash, std::equal_to<>> local_names_;  // UTF-8 name -> id
+  std::unordered_map<std::string, NameId, TextHash, std::equal_to<>> local_names_;  // UTF-16 bytes -> id
 
   // Per-record state.
   Event* ev_ = nullptr;
