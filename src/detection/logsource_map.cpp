@@ -2,20 +2,13 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "event/text.hpp"
+
 #include <algorithm>
-#include <fstream>
-#include <sstream>
 
 namespace vigil {
 
 extern const char kBuiltinLogSources[];  // generated from data/logsources.yaml
-
-namespace {
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
-}  // namespace
 
 std::shared_ptr<LogSourceMap> LogSourceMap::builtin() {
   auto m = std::make_shared<LogSourceMap>();
@@ -25,14 +18,12 @@ std::shared_ptr<LogSourceMap> LogSourceMap::builtin() {
 }
 
 bool LogSourceMap::load_file(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = path + ": cannot open";
+  std::string text;
+  if (!read_whole_file(path, text)) {
+    *error = path + ": cannot read";
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!load_yaml(ss.str(), error)) {
+  if (!load_yaml(text, error)) {
     *error = path + ": " + *error;
     return false;
   }
@@ -50,9 +41,9 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
     }
     for (const auto& e : list) {
       Entry entry;
-      if (e["product"]) entry.product = lower(e["product"].as<std::string>());
-      if (e["category"]) entry.category = lower(e["category"].as<std::string>());
-      if (e["service"]) entry.service = lower(e["service"].as<std::string>());
+      if (e["product"]) entry.product = ascii_lower(e["product"].as<std::string>());
+      if (e["category"]) entry.category = ascii_lower(e["category"].as<std::string>());
+      if (e["service"]) entry.service = ascii_lower(e["service"].as<std::string>());
       if (entry.category.empty() && entry.service.empty()) {
         *error = "an entry needs a category or a service";
         return false;
@@ -61,9 +52,9 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
         EventSource src;
         if (const YAML::Node c = s["channel"]) {
           if (c.IsSequence())
-            for (const auto& x : c) src.channels.push_back(lower(x.as<std::string>()));
+            for (const auto& x : c) src.channels.push_back(ascii_lower(x.as<std::string>()));
           else
-            src.channels.push_back(lower(c.as<std::string>()));
+            src.channels.push_back(ascii_lower(c.as<std::string>()));
         }
         if (const YAML::Node ids = s["event_id"]) {
           if (ids.IsSequence())
@@ -71,7 +62,7 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
           else
             src.event_ids.push_back(ids.as<uint32_t>());
         }
-        if (s["provider"]) src.provider = lower(s["provider"].as<std::string>());
+        if (s["provider"]) src.provider = ascii_lower(s["provider"].as<std::string>());
         if (const YAML::Node f = s["fields"])
           for (const auto& kv : f) src.fields[kv.first.as<std::string>()] = kv.second.as<std::string>();
         if (src.channels.empty() && src.provider.empty()) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "event/text.hpp"
 #include "event/time.hpp"
 
 namespace vigil {
@@ -21,14 +22,12 @@ std::shared_ptr<FieldMap> FieldMap::builtin() {
 }
 
 bool FieldMap::load_file(const std::string& path, std::string* error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    *error = path + ": cannot open";
+  std::string text;
+  if (!read_whole_file(path, text)) {
+    *error = path + ": cannot read";
     return false;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  if (!load_yaml(ss.str(), error)) {
+  if (!load_yaml(text, error)) {
     *error = path + ": " + *error;
     return false;
   }

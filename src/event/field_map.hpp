@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "event/event.hpp"
+#include "event/text.hpp"
 
 namespace vigil {
 
@@ -84,10 +85,6 @@ class FlatIndexer {
   std::unordered_map<uint64_t, NameId> canonical_cache_;
   // Data[@Name] text -> (parent path, path) pairs; looked up by string_view
   // without building a key (heterogeneous lookup).
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<std::string, std::vector<std::pair<PathId, PathId>>, TextHash, std::equal_to<>> dynamic_cache_;
   size_t dynamic_entries_ = 0;
   NameId data_ = intern("Data"), name_ = intern("Name"), attributes_ = intern("#attributes"), text_ = intern("#text");

@@ -9,19 +9,13 @@
 #include <cmath>
 #include <cstring>
 
+#include "event/text.hpp"
 #include "event/time.hpp"
 
 namespace vigil::sigma {
 namespace {
 
 using Tokens = std::vector<uint16_t>;
-
-std::string ascii_lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Sigma string escapes: `\*`, `\?` and `\\` are the literal characters; a
 // backslash before anything else is itself. With |expand, `\%` is a literal %.

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "detection/sigma/pattern.hpp"
+#include "event/text.hpp"
 
 namespace vigil::sigma {
 
@@ -48,10 +49,6 @@ class Prefilter {
   // OriginalFileName: ...) need no scan: a hash lookup of the lower-case value
   // gives their ids. nullptr when the field has none.
   struct EqualsTable {
-    struct TextHash {
-      using is_transparent = void;
-      size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-    };
     std::unordered_map<std::string, std::vector<uint32_t>, TextHash, std::equal_to<>> ids;
   };
   const EqualsTable* equals_for(NameId field) const {

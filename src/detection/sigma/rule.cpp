@@ -4,13 +4,10 @@
 
 #include <algorithm>
 
+#include "event/text.hpp"
+
 namespace vigil::sigma {
 namespace {
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return s;
-}
 
 // Deep merge: maps merge key by key, anything else in `over` replaces `base`.
 YAML::Node merge(const YAML::Node& base, const YAML::Node& over) {
@@ -56,7 +53,7 @@ const char* level_name(Level l) {
 }
 
 bool parse_level(std::string_view text, Level& out) {
-  const std::string t = lower(std::string(text));
+  const std::string t = ascii_lower(std::string(text));
   if (t == "informational" || t == "info") out = Level::Informational;
   else if (t == "low") out = Level::Low;
   else if (t == "medium") out = Level::Medium;
@@ -97,7 +94,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
       continue;
     }
     YAML::Node merged;
-    const std::string action = lower(scalar(doc["action"]));
+    const std::string action = ascii_lower(scalar(doc["action"]));
     if (action == "global") {
       global = merge(global, doc);
       global.remove("action");
@@ -134,7 +131,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
       r.id = scalar(merged["id"]);
       r.name = scalar(merged["name"]);
       r.title = scalar(merged["title"]);
-      r.status = lower(scalar(merged["status"]));
+      r.status = ascii_lower(scalar(merged["status"]));
       r.description = scalar(merged["description"]);
       r.author = scalar(merged["author"]);
       r.date = scalar(merged["date"]);
@@ -162,9 +159,9 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
         out.problems.push_back({path, index, rule_name, "logsource", "missing or not a map"});
         continue;
       }
-      r.logsource.product = lower(scalar(ls["product"]));
-      r.logsource.category = lower(scalar(ls["category"]));
-      r.logsource.service = lower(scalar(ls["service"]));
+      r.logsource.product = ascii_lower(scalar(ls["product"]));
+      r.logsource.category = ascii_lower(scalar(ls["category"]));
+      r.logsource.service = ascii_lower(scalar(ls["service"]));
       r.detection = merged["detection"];
       if (!r.detection || !r.detection.IsMap()) {
         out.problems.push_back({path, index, rule_name, "detection", "missing or not a map"});

@@ -14,9 +14,6 @@ namespace vigil::sigma {
 
 class RuleSet;
 
-// Reads a whole file with one read(); false on any error.
-bool read_whole_file(const std::string& path, std::string& out);
-
 struct RuleCache {
   // The key for a set of rule files (path and content of each, in order).
   static uint64_t key(const RuleSet& rules, const std::vector<std::pair<std::string, std::string>>& files);

@@ -13,17 +13,11 @@
 
 #include "detection/sigma/condition.hpp"
 #include "detection/sigma/rule_cache.hpp"
+#include "event/text.hpp"
 
 namespace vigil::sigma {
 namespace fs = std::filesystem;
 namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Builds one rule's program.
 class ProgramBuilder {
@@ -484,7 +478,7 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
     if (fs::is_directory(p, ec)) {
       for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const auto ext = lower(it->path().extension().string());
+        const auto ext = ascii_lower(it->path().extension().string());
         if (it->is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(it->path().string());
       }
       if (ec) read_problems.push_back({p, 0, "", "", "cannot read directory: " + ec.message()});

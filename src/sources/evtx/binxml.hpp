@@ -12,6 +12,7 @@
 
 #include "event/arena.hpp"
 #include "event/event.hpp"
+#include "event/text.hpp"
 
 namespace vigil::evtx {
 
@@ -55,10 +56,6 @@ class BinXmlDecoder {
   std::vector<NameId> name_ids_;
   std::vector<uint32_t> name_gen_;
   uint32_t generation_ = 0;
-  struct TextHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-  };
   std::unordered_map<std::string, NameId, TextHash, std::equal_to<>> local_names_;  // UTF-16 bytes -> id
 
   // Per-record state.

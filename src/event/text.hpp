@@ -1,0 +1,29 @@
+// Small text helpers shared by every stage.
+#pragma once
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace vigil {
+
+// ASCII lower case (Sigma's case-insensitive matching is ASCII, as in SigmaHQ's
+// reference backends); other bytes are left as they are.
+inline std::string ascii_lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// A transparent hash, so maps keyed by std::string can be searched with a
+// string_view without building a key.
+struct TextHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+// Reads a whole regular file with one read(); false on any error.
+bool read_whole_file(const std::string& path, std::string& out);
+
+}  // namespace vigil
