@@ -31,15 +31,8 @@ int run_dump(const DumpOptions& o) {
   auto map = load_field_map(o.common);
   if (!map) return 2;
 
-  // Refuse an unwritable output before reading anything.
-  std::FILE* out = stdout;
-  if (!o.output.empty() && o.output != "-") {
-    out = std::fopen(o.output.c_str(), "wb");
-    if (!out) {
-      fmt::print(stderr, "vigil: error: cannot write {}: {}\n", o.output, std::strerror(errno));
-      return 2;
-    }
-  }
+  std::FILE* out = open_output(o.output);
+  if (!out) return 2;
 
   InputSet set = open_inputs(o.paths, o.common.quiet);
   uint64_t events = 0;

@@ -51,14 +51,8 @@ int run_hunt(const HuntOptions& o) {
     return 2;
   }
 
-  std::FILE* out = stdout;
-  if (!o.output.empty() && o.output != "-") {
-    out = std::fopen(o.output.c_str(), "wb");
-    if (!out) {
-      fmt::print(stderr, "vigil: error: cannot write {}: {}\n", o.output, std::strerror(errno));
-      return 2;
-    }
-  }
+  std::FILE* out = open_output(o.output);
+  if (!out) return 2;
 
   InputSet set = open_inputs(o.paths, o.common.quiet);
   std::vector<std::string> sources;

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstring>
 #include <thread>
 
 namespace vigil::cli {
@@ -28,6 +30,13 @@ std::shared_ptr<FieldMap> load_field_map(const CommonOptions& options) {
     }
   }
   return map;
+}
+
+std::FILE* open_output(const std::string& path) {
+  if (path.empty() || path == "-") return stdout;
+  std::FILE* out = std::fopen(path.c_str(), "wb");
+  if (!out) fmt::print(stderr, "vigil: error: cannot write {}: {}\n", path, std::strerror(errno));
+  return out;
 }
 
 InputSet open_inputs(const std::vector<std::string>& paths, bool quiet) {

@@ -21,6 +21,10 @@ void report(const Problem& p, bool quiet);
 // error message when a file is unusable.
 std::shared_ptr<FieldMap> load_field_map(const CommonOptions& options);
 
+// stdout for "" or "-", else the file opened for writing. nullptr after an
+// error message when it cannot be written: callers refuse before reading input.
+std::FILE* open_output(const std::string& path);
+
 struct InputSet {
   std::vector<std::unique_ptr<Input>> inputs;
   size_t files_failed = 0;
