@@ -34,12 +34,12 @@ int run_dump(const DumpOptions& o) {
   std::FILE* out = open_output(o.output);
   if (!out) return 2;
 
-  InputSet set = open_inputs(o.paths, o.common.quiet);
+  InputSet set = expand(o.paths, o.common.quiet);
   uint64_t events = 0;
   size_t errors = 0;
   bool write_failed = false;
   OrderedPipeline<Rendered>::run(
-      all_units(set.inputs), resolve_threads(o.common.threads), map,
+      set.queue, resolve_threads(o.common.threads), map,
       [format](const UnitRef& u, ReadContext& ctx, NoWorkerState&, Problems& problems) {
         Rendered r;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
@@ -62,11 +62,11 @@ int run_dump(const DumpOptions& o) {
     fmt::print(stderr, "vigil: error: writing output failed: {}\n", std::strerror(errno));
     return 1;
   }
-  if (set.inputs.empty()) {
+  if (set.queue.opened() == 0) {
     fmt::print(stderr, "vigil: error: no input could be read\n");
     return 1;
   }
-  if (events == 0 && (errors || set.files_failed)) {
+  if (events == 0 && (errors || set.failed())) {
     fmt::print(stderr, "vigil: error: no record could be read\n");
     return 1;
   }

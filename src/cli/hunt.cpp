@@ -54,10 +54,8 @@ int run_hunt(const HuntOptions& o) {
   std::FILE* out = open_output(o.output);
   if (!out) return 2;
 
-  InputSet set = open_inputs(o.paths, o.common.quiet);
-  std::vector<std::string> sources;
-  for (const auto& in : set.inputs) sources.push_back(in->path());
-  const std::vector<UnitRef> units = all_units(set.inputs);
+  InputSet set = expand(o.paths, o.common.quiet);
+  const std::vector<std::string>& sources = set.queue.files();
 
   // JSON lines stream out in input order (file by file, record by record),
   // rendered by the workers: a SIEM needs no time order, and memory stays flat.
@@ -71,7 +69,7 @@ int run_hunt(const HuntOptions& o) {
   const sigma::RuleSet& rs = *rules;
   using Pipeline = OrderedPipeline<UnitResult, std::unique_ptr<sigma::Matcher>>;
   Pipeline::run(
-      units, resolve_threads(o.common.threads), map,
+      set.queue, resolve_threads(o.common.threads), map,
       [&rs, &dctx, stream](const UnitRef& u, ReadContext& ctx, std::unique_ptr<sigma::Matcher>& matcher,
                            Problems& problems) {
         UnitResult r;
@@ -121,12 +119,12 @@ int run_hunt(const HuntOptions& o) {
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!o.common.quiet)
     fmt::print(stderr, "vigil: {} detections from {} events in {} files ({} rules, {:.2f} s)\n", total,
-               events, set.inputs.size(), rs.rules().size(), secs);
+               events, set.queue.opened(), rs.rules().size(), secs);
   if (write_failed || sort_failed) {
     fmt::print(stderr, "vigil: error: writing output failed: {}\n", std::strerror(errno));
     return 1;
   }
-  if (set.inputs.empty()) {
+  if (set.queue.opened() == 0) {
     fmt::print(stderr, "vigil: error: no input could be read\n");
     return 1;
   }

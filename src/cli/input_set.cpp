@@ -39,22 +39,11 @@ std::FILE* open_output(const std::string& path) {
   return out;
 }
 
-InputSet open_inputs(const std::vector<std::string>& paths, bool quiet) {
-  InputSet set;
+InputSet expand(const std::vector<std::string>& paths, bool quiet) {
   Problems problems;
-  const std::vector<std::string> files = expand_inputs(paths, problems);
-  set.files_failed += problems.size();
+  std::vector<std::string> files = expand_inputs(paths, problems);
   for (const auto& p : problems) report(p, quiet);
-  for (const auto& f : files) {
-    Problems ps;
-    auto in = open_input(f, static_cast<uint32_t>(set.inputs.size()), ps);
-    for (const auto& p : ps) report(p, quiet);
-    if (in)
-      set.inputs.push_back(std::move(in));
-    else
-      ++set.files_failed;
-  }
-  return set;
+  return InputSet(std::move(files), problems.size());
 }
 
 }  // namespace vigil::cli

@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "event/field_map.hpp"
 #include "sources/input.hpp"
+#include "sources/pipeline.hpp"
 
 namespace vigil::cli {
 
@@ -25,12 +26,17 @@ std::shared_ptr<FieldMap> load_field_map(const CommonOptions& options);
 // error message when it cannot be written: callers refuse before reading input.
 std::FILE* open_output(const std::string& path);
 
+// The files to read (directories expanded), queued to be opened as the
+// pipeline reaches them.
 struct InputSet {
-  std::vector<std::unique_ptr<Input>> inputs;
-  size_t files_failed = 0;
+  explicit InputSet(std::vector<std::string> files, size_t expand_failures)
+      : queue(std::move(files)), expand_failed(expand_failures) {}
+  InputQueue queue;
+  size_t expand_failed = 0;
+  size_t failed() const { return expand_failed + queue.failed(); }
 };
 
-// Expands paths and opens every file, reporting what cannot be read.
-InputSet open_inputs(const std::vector<std::string>& paths, bool quiet);
+// Expands paths into files, reporting the ones that do not exist.
+InputSet expand(const std::vector<std::string>& paths, bool quiet);
 
 }  // namespace vigil::cli
