@@ -85,10 +85,6 @@ std::unique_ptr<EvtxInput> EvtxInput::open(const std::string& path, uint32_t ind
     return nullptr;
   }
   in->chunk_slots_ = (n - kFileHeaderSize + kChunkSize - 1) / kChunkSize;
-  // Reading the header faulted in its neighbourhood too (the kernel maps pages
-  // around a fault); with thousands of files open that adds up. Let it go: the
-  // chunks are read later, one by one.
-  file.release(0, kFileHeaderSize + kChunkSize);
   in->file_ = std::move(file);
   return in;
 }
@@ -99,13 +95,20 @@ void EvtxInput::read_unit(size_t chunk_no, ReadContext& ctx, const EventCallback
   if (base >= file_.size()) return;
   const uint8_t* c = file_.data() + base;
   const size_t avail = std::min<size_t>(kChunkSize, file_.size() - base);
-  // However the chunk turns out (empty, damaged, decoded), its pages go when done.
+  // A file is unmapped once read, which frees its pages; a big file also lets
+  // its pages go every 16 MiB on the way, so its size does not show in memory.
+  // (Not after every chunk: each release interrupts the other threads' CPUs.)
   struct Release {
     const MappedFile& file;
-    uint64_t base;
-    size_t length;
-    ~Release() { file.release(base, length); }
-  } release{file_, base, avail};
+    size_t chunk, slots;
+    ~Release() {
+      constexpr size_t kBatch = 256;  // chunks
+      if ((chunk + 1) % kBatch == 0 || chunk + 1 == slots) {
+        const size_t first = chunk / kBatch * kBatch;
+        file.release(kFileHeaderSize + first * kChunkSize, (chunk + 1 - first) * kChunkSize);
+      }
+    }
+  } release{file_, chunk_no, chunk_slots_};
 
   if (avail < 8 || std::memcmp(c, kChunkMagic, 8) != 0) {
     if (all_zero(c, avail)) return;  // pre-allocated, never used
