@@ -45,18 +45,24 @@ Problem file_problem(const std::string& path, std::string reason) {
 }  // namespace
 
 std::unique_ptr<Input> open_input(const std::string& path, uint32_t index, Problems& problems) {
-  MappedFile file;
+  FileReader reader;
   std::string error;
+  if (!reader.open(path, &error)) {
+    problems.push_back(file_problem(path, "cannot open: " + error));
+    return nullptr;
+  }
+  uint8_t head[8] = {};
+  const size_t n = reader.read_at(0, sizeof head, head);
+  // Content decides first: an EVTX signature wins over any name. EVTX files are
+  // read chunk by chunk with pread; JSON lines are mapped.
+  if (evtx::has_evtx_signature(head, n) || ends_with(path, ".evtx"))
+    return evtx::EvtxInput::open(path, index, std::move(reader), problems);
+  MappedFile file;
   if (!file.open(path, &error)) {
     problems.push_back(file_problem(path, "cannot open: " + error));
     return nullptr;
   }
-  const uint8_t* d = file.data();
-  const size_t n = file.size();
-  // Content decides first: an EVTX signature wins over any name.
-  if (evtx::has_evtx_signature(d, n) || ends_with(path, ".evtx"))
-    return evtx::EvtxInput::open(path, index, std::move(file), problems);
-  const bool gz = n >= 2 && d[0] == 0x1f && d[1] == 0x8b;
+  const bool gz = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
   if (gz || ends_with(path, ".gz")) return open_jsonl(path, index, std::move(file), true, problems);
   return open_jsonl(path, index, std::move(file), false, problems);
 }

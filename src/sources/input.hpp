@@ -24,6 +24,7 @@ struct ReadContext {
   Event event;
   FlatIndexer indexer;
   evtx::BinXmlDecoder binxml;
+  std::vector<uint8_t> chunk;  // the EVTX chunk being decoded
 };
 
 // Called for each event of a unit, in order. The event and its strings are valid

@@ -59,6 +59,47 @@ bool MappedFile::open(const std::string& path, std::string* error) {
   return true;
 }
 
+FileReader::~FileReader() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+FileReader& FileReader::operator=(FileReader&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+bool FileReader::open(const std::string& path, std::string* error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    *error = std::strerror(errno);
+    return false;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    *error = S_ISDIR(st.st_mode) ? "is a directory" : std::strerror(errno);
+    ::close(fd);
+    return false;
+  }
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+  size_ = static_cast<size_t>(st.st_size);
+  return true;
+}
+
+size_t FileReader::read_at(uint64_t offset, size_t length, uint8_t* out) const {
+  size_t got = 0;
+  while (got < length) {
+    const ssize_t n = ::pread(fd_, out + got, length - got, static_cast<off_t>(offset + got));
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return got;
+}
+
 void MappedFile::release(size_t offset, size_t length) const {
   if (!data_ || offset >= size_) return;
   const size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));

@@ -30,4 +30,28 @@ class MappedFile {
   size_t size_ = 0;
 };
 
+// An open input file read with pread(): no mapping, so parallel workers never
+// stall each other on address-space changes, and memory holds only what a
+// worker is reading now.
+class FileReader {
+ public:
+  FileReader() = default;
+  ~FileReader();
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+  FileReader(FileReader&& o) noexcept { *this = std::move(o); }
+  FileReader& operator=(FileReader&& o) noexcept;
+
+  // False with a reason (from errno) when the file cannot be opened.
+  bool open(const std::string& path, std::string* error);
+  size_t size() const { return size_; }
+  // Reads up to `length` bytes at `offset` into `out`; the number read (short at
+  // the end of the file or on an error).
+  size_t read_at(uint64_t offset, size_t length, uint8_t* out) const;
+
+ private:
+  int fd_ = -1;
+  size_t size_ = 0;
+};
+
 }  // namespace vigil

@@ -49,14 +49,20 @@ Problem EvtxInput::problem(int64_t chunk, uint64_t offset, std::string reason, b
   return p;
 }
 
-std::unique_ptr<EvtxInput> EvtxInput::open(const std::string& path, uint32_t index, MappedFile file,
+std::unique_ptr<EvtxInput> EvtxInput::open(const std::string& path, uint32_t index, FileReader file,
                                            Problems& problems) {
   std::unique_ptr<EvtxInput> in(new EvtxInput());
   in->path_ = path;
   in->index_ = index;
   in->size_bytes_ = file.size();
-  const uint8_t* d = file.data();
+  uint8_t header[kFileHeaderSize];
   const size_t n = file.size();
+  const size_t got = file.read_at(0, std::min(n, kFileHeaderSize), header);
+  if (got < std::min(n, kFileHeaderSize)) {
+    problems.push_back(in->problem(-1, 0, "cannot read the file header"));
+    return nullptr;
+  }
+  const uint8_t* d = header;
   if (n == 0) {
     problems.push_back(in->problem(-1, 0, "empty file (0 bytes), nothing to read"));
     return nullptr;
@@ -93,22 +99,9 @@ void EvtxInput::read_unit(size_t chunk_no, ReadContext& ctx, const EventCallback
   const int64_t cn = static_cast<int64_t>(chunk_no);
   const uint64_t base = kFileHeaderSize + chunk_no * kChunkSize;
   if (base >= file_.size()) return;
-  const uint8_t* c = file_.data() + base;
-  const size_t avail = std::min<size_t>(kChunkSize, file_.size() - base);
-  // A file is unmapped once read, which frees its pages; a big file also lets
-  // its pages go every 16 MiB on the way, so its size does not show in memory.
-  // (Not after every chunk: each release interrupts the other threads' CPUs.)
-  struct Release {
-    const MappedFile& file;
-    size_t chunk, slots;
-    ~Release() {
-      constexpr size_t kBatch = 256;  // chunks
-      if ((chunk + 1) % kBatch == 0 || chunk + 1 == slots) {
-        const size_t first = chunk / kBatch * kBatch;
-        file.release(kFileHeaderSize + first * kChunkSize, (chunk + 1 - first) * kChunkSize);
-      }
-    }
-  } release{file_, chunk_no, chunk_slots_};
+  ctx.chunk.resize(kChunkSize);
+  const size_t avail = file_.read_at(base, std::min<size_t>(kChunkSize, file_.size() - base), ctx.chunk.data());
+  const uint8_t* c = ctx.chunk.data();
 
   if (avail < 8 || std::memcmp(c, kChunkMagic, 8) != 0) {
     if (all_zero(c, avail)) return;  // pre-allocated, never used

@@ -26,7 +26,7 @@ bool has_evtx_signature(const uint8_t* data, size_t size);
 class EvtxInput final : public Input {
  public:
   // nullptr (with a problem added) when the file is not usable EVTX at all.
-  static std::unique_ptr<EvtxInput> open(const std::string& path, uint32_t index, MappedFile file,
+  static std::unique_ptr<EvtxInput> open(const std::string& path, uint32_t index, FileReader file,
                                          Problems& problems);
 
   InputKind kind() const override { return InputKind::Evtx; }
@@ -41,7 +41,7 @@ class EvtxInput final : public Input {
   EvtxInput() = default;
   Problem problem(int64_t chunk, uint64_t offset, std::string reason, bool warning = false) const;
 
-  MappedFile file_;
+  FileReader file_;
   FileHeader header_;
   size_t chunk_slots_ = 0;
 };
