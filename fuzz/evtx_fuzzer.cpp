@@ -16,37 +16,16 @@
 
 #include "event/field_map.hpp"
 #include "sinks/record_writer.hpp"
+#include "sources/evtx/evtx_reader.hpp"
 #include "sources/input.hpp"
+
+#include "temp_file.hpp"
 
 namespace {
 
-constexpr size_t kFileHeaderSize = 4096;
-constexpr size_t kChunkSize = 65536;
+using vigil::evtx::kChunkSize;
+using vigil::evtx::kFileHeaderSize;
 
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  TempFile() {
-    const char* dir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/vigil-evtx-fuzz-XXXXXX.evtx";
-    fd = mkstemps(tmpl.data(), 5);
-    if (fd < 0) std::abort();
-    path = tmpl;
-  }
-  ~TempFile() {
-    close(fd);
-    unlink(path.c_str());
-  }
-  void write_all(const uint8_t* data, size_t size) {
-    if (ftruncate(fd, 0) != 0) std::abort();
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(done));
-      if (n <= 0) std::abort();
-      done += static_cast<size_t>(n);
-    }
-  }
-};
 
 void put(std::string& s, size_t at, uint64_t v, int bytes) {
   for (int k = 0; k < bytes; ++k) s[at + k] = static_cast<char>((v >> (8 * k)) & 0xFF);
@@ -71,7 +50,7 @@ std::string wrap_chunk(const uint8_t* data, size_t size) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static TempFile file;
+  static TempFile file(".evtx");
   static auto map = vigil::FieldMap::builtin();
   static vigil::ReadContext ctx(map);
 

@@ -16,32 +16,10 @@
 #include "sources/input.hpp"
 #include "sources/jsonl_reader.hpp"
 
+#include "temp_file.hpp"
+
 namespace {
 
-struct TempFile {
-  std::string path;
-  int fd = -1;
-  TempFile() {
-    const char* dir = std::getenv("TMPDIR");
-    std::string tmpl = std::string(dir && *dir ? dir : "/tmp") + "/vigil-jsonl-fuzz-XXXXXX.jsonl";
-    fd = mkstemps(tmpl.data(), 6);
-    if (fd < 0) std::abort();
-    path = tmpl;
-  }
-  ~TempFile() {
-    close(fd);
-    unlink(path.c_str());
-  }
-  void write_all(const uint8_t* data, size_t size) {
-    if (ftruncate(fd, 0) != 0) std::abort();
-    size_t done = 0;
-    while (done < size) {
-      const ssize_t n = pwrite(fd, data + done, size - done, static_cast<off_t>(done));
-      if (n <= 0) std::abort();
-      done += static_cast<size_t>(n);
-    }
-  }
-};
 
 void check_event(const vigil::Event& ev, std::string& out) {
   out.clear();
@@ -55,7 +33,7 @@ void check_event(const vigil::Event& ev, std::string& out) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static TempFile file;
+  static TempFile file(".jsonl");
   static auto map = vigil::FieldMap::builtin();
   static vigil::ReadContext ctx(map);
   static const int layouts = static_cast<int>(map->layout_count());

@@ -18,16 +18,7 @@ std::shared_ptr<LogSourceMap> LogSourceMap::builtin() {
 }
 
 bool LogSourceMap::load_file(const std::string& path, std::string* error) {
-  std::string text;
-  if (!read_whole_file(path, text)) {
-    *error = path + ": cannot read";
-    return false;
-  }
-  if (!load_yaml(text, error)) {
-    *error = path + ": " + *error;
-    return false;
-  }
-  return true;
+  return load_text_file(path, error, [this](const std::string& text, std::string* e) { return load_yaml(text, e); });
 }
 
 bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {

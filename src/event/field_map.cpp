@@ -22,16 +22,7 @@ std::shared_ptr<FieldMap> FieldMap::builtin() {
 }
 
 bool FieldMap::load_file(const std::string& path, std::string* error) {
-  std::string text;
-  if (!read_whole_file(path, text)) {
-    *error = path + ": cannot read";
-    return false;
-  }
-  if (!load_yaml(text, error)) {
-    *error = path + ": " + *error;
-    return false;
-  }
-  return true;
+  return load_text_file(path, error, [this](const std::string& text, std::string* e) { return load_yaml(text, e); });
 }
 
 bool FieldMap::load_yaml(std::string_view text, std::string* error) {

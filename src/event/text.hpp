@@ -26,4 +26,20 @@ struct TextHash {
 // Reads a whole regular file with one read(); false on any error.
 bool read_whole_file(const std::string& path, std::string& out);
 
+// Reads a file and hands its text to `parse`; on failure `error` says which file
+// and why ("PATH: cannot read", "PATH: <parse's reason>").
+template <class Parse>
+bool load_text_file(const std::string& path, std::string* error, Parse&& parse) {
+  std::string text;
+  if (!read_whole_file(path, text)) {
+    *error = path + ": cannot read";
+    return false;
+  }
+  if (!parse(text, error)) {
+    *error = path + ": " + *error;
+    return false;
+  }
+  return true;
+}
+
 }  // namespace vigil
