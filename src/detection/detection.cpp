@@ -1,5 +1,7 @@
 #include "detection/detection.hpp"
 
+#include <xxhash.h>
+
 #include <cstdlib>
 #include <vector>
 
@@ -39,6 +41,70 @@ void describe_event(const Event& ev, Detection& d) {
     append_json(j, ev.nodes[f.node].value);
   }
   j += '}';
+  event_links(ev, d.links);
+}
+
+namespace {
+
+// A process or logon id as a number ("0x1a4", "420", "{...}" GUIDs are kept as
+// lower-case text). Empty when it names nothing.
+std::string identity_text(const Value& v) {
+  std::string t;
+  append_text(t, v);
+  if (t.empty() || t == "-") return {};
+  if (t.front() == '{') {
+    for (char& c : t) c = (c >= 'A' && c <= 'Z') ? char(c + 32) : c;
+    return t == "{00000000-0000-0000-0000-000000000000}" ? std::string() : t;
+  }
+  char* end = nullptr;
+  const bool hex = t.size() > 2 && t[0] == '0' && (t[1] == 'x' || t[1] == 'X');
+  const unsigned long long n = std::strtoull(t.c_str(), &end, hex ? 16 : 10);
+  if (!end || *end != 0) return t;
+  return n == 0 ? std::string() : std::to_string(n);
+}
+
+void add_link(std::vector<uint64_t>& links, char kind, const std::string& id) {
+  if (id.empty()) return;
+  std::string key(1, kind);
+  key += id;
+  const uint64_t h = XXH3_64bits(key.data(), key.size());
+  for (uint64_t x : links)
+    if (x == h) return;
+  links.push_back(h);
+}
+
+}  // namespace
+
+void event_links(const Event& ev, std::vector<uint64_t>& links) {
+  static const NameId kProcessGuid = intern("ProcessGuid"), kParentProcessGuid = intern("ParentProcessGuid"),
+                      kNewProcessId = intern("NewProcessId"), kProcessId = intern("ProcessId"),
+                      kParentProcessId = intern("ParentProcessId"), kLogonId = intern("LogonId"),
+                      kTargetLogonId = intern("TargetLogonId"), kSubjectLogonId = intern("SubjectLogonId");
+  links.clear();
+  auto text = [&ev](NameId n) {
+    const Value* v = ev.get(n);
+    return v ? identity_text(*v) : std::string();
+  };
+  // Processes: Sysmon's GUIDs are unique; bare ids (Security 4688) are reused
+  // by Windows, but within one story's time span they are good enough.
+  if (ev.get(kProcessGuid)) {
+    add_link(links, 'G', text(kProcessGuid));
+    add_link(links, 'G', text(kParentProcessGuid));
+  } else if (ev.get(kNewProcessId)) {
+    add_link(links, 'P', text(kNewProcessId));
+    add_link(links, 'P', text(kProcessId));  // the creator
+  } else {
+    const std::string pid = text(kProcessId);
+    if (pid != "4") add_link(links, 'P', pid);  // 4 is the System process
+    add_link(links, 'P', text(kParentProcessId));
+  }
+  // Logon sessions, without SYSTEM (0x3e7), LOCAL SERVICE (0x3e5), NETWORK
+  // SERVICE (0x3e4) and anonymous (0x3e6), which every service shares.
+  for (NameId n : {kLogonId, kTargetLogonId, kSubjectLogonId}) {
+    const std::string id = text(n);
+    if (id == "999" || id == "997" || id == "996" || id == "998") continue;
+    add_link(links, 'L', id);
+  }
 }
 
 }  // namespace vigil

@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "event/event.hpp"
 
@@ -17,14 +18,26 @@ struct Detection {
   std::string computer, channel;
   int64_t event_id = -1;
   std::string event_json;  // the event's canonical fields as one JSON object
+  // Why it fired: a JSON array of {"selection","field","value"} objects, one per
+  // field value that satisfied a selection of the rule (see Matcher::explain).
+  std::string explain_json;
+  // Hashes of the process and logon identities the event names (ProcessGuid,
+  // LogonId...), which chain detections into stories. Not kept past the story
+  // builder (not written to spill files).
+  std::vector<uint64_t> links;
+  uint32_t story = 0;     // 1-based story (incident) id; 0 for none
+  uint64_t count = 1;     // identical detections folded into this one (--dedup)
+  uint64_t last_time = 0; // with count > 1: time of the last of them
 };
 
-// Fills the event-derived parts of a detection (computer, channel, id, JSON).
+// Fills the event-derived parts of a detection (computer, channel, id, JSON, links).
 void describe_event(const Event& ev, Detection& d);
 
-}  // namespace vigil
-
-namespace vigil {
+// The identities an event carries that tie it to other events on the same
+// computer: its process and parent process (ProcessGuid, or ProcessId when no
+// GUID) and its logon sessions (LogonId, TargetLogonId, SubjectLogonId), except
+// the well-known system sessions that every service shares.
+void event_links(const Event& ev, std::vector<uint64_t>& links);
 
 // Timeline order: by event time, then by position in the input, then by rule;
 // events without a time go last. A total order, so the output never depends on

@@ -42,7 +42,7 @@ std::string one_line(std::string_view s, size_t max) {
   return out;
 }
 
-std::string summary_fields(const Detection& d) {
+std::string telling_fields(const Detection& d) {
   simdjson::dom::parser parser;
   simdjson::dom::object obj;
   if (parser.parse(d.event_json).get(obj) != simdjson::SUCCESS) return {};
@@ -64,6 +64,24 @@ std::string summary_fields(const Detection& d) {
 
 }  // namespace
 
+std::vector<std::string> explain_lines(const Detection& d) {
+  std::vector<std::string> lines;
+  if (d.explain_json.empty()) return lines;
+  simdjson::dom::parser parser;
+  simdjson::dom::array arr;
+  if (parser.parse(d.explain_json).get(arr) != simdjson::SUCCESS) return lines;
+  for (simdjson::dom::element e : arr) {
+    std::string_view sel, field, value;
+    if (e["selection"].get(sel) || e["field"].get(field)) continue;
+    if (e["value"].get(value)) value = "(present)";  // null: an exists / null test
+    lines.push_back(fmt::format("{}: {} = {}", sel, field.empty() ? std::string_view("(keyword)") : field,
+                                one_line(value, 160)));
+  }
+  return lines;
+}
+
+std::string summary_fields(const Detection& d) { return telling_fields(d); }
+
 std::string format_time(uint64_t filetime) {
   if (filetime == 0) return "-";
   std::string s;
@@ -73,7 +91,7 @@ std::string format_time(uint64_t filetime) {
 
 void append_detection_json(std::string& out, const Detection& d, const DetectionContext& ctx) {
   const sigma::Rule& r = (*ctx.rules)[d.rule];
-  out += "{\"timestamp\":";
+  out += "{\"type\":\"detection\",\"timestamp\":";
   if (d.time) {
     out += '"';
     append_filetime_iso(out, d.time);
@@ -103,22 +121,39 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
   else out += "null";
   out += fmt::format(",\"record_id\":{},\"source\":", d.record_id);
   append_json_string(out, (*ctx.sources)[d.source]);
+  out += ",\"story\":";
+  if (d.story) out += std::to_string(d.story);
+  else out += "null";
+  out += fmt::format(",\"count\":{}", d.count);
+  if (d.count > 1) {
+    out += ",\"last_timestamp\":";
+    append_time_json(out, d.last_time);
+  }
+  out += ",\"matched\":";
+  out += d.explain_json.empty() ? "[]" : d.explain_json;
   out += ",\"event\":";
   out += d.event_json.empty() ? "{}" : d.event_json;
   out += '}';
 }
 
-void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionContext& ctx, bool color) {
+void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionContext& ctx, bool color,
+                          bool explain) {
   {
     const sigma::Rule& r = (*ctx.rules)[d.rule];
     std::string time = format_time(d.time);
     if (time.size() > 20) time = time.substr(0, 19) + "Z";  // seconds are enough on screen
     const char* on = color ? level_color(r.level) : "";
     const char* off = color ? "\x1b[0m" : "";
+    std::string title = r.title;
+    if (d.count > 1) title += fmt::format("  (x{}, until {})", d.count, format_time(d.last_time));
+    if (d.story) title += fmt::format("  [story {}]", d.story);
     fmt::print(out, "{}  {:<24}  {}{:<8}{}  {}\n", time, one_line(d.computer, 24), on, sigma::level_name(r.level),
-               off, r.title);
-    const std::string fields = summary_fields(d);
+               off, title);
+    const std::string fields = telling_fields(d);
     if (!fields.empty()) fmt::print(out, "{:>22}{}\n", "", fields);
+    if (explain) {
+      for (const auto& m : explain_lines(d)) fmt::print(out, "{:>22}why: {}\n", "", m);
+    }
   }
 }
 

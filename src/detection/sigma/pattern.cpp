@@ -825,4 +825,23 @@ bool match_atom(const Atom& atom, EventView& view) {
   return result;
 }
 
+void matching_values(const Atom& atom, EventView& view, std::vector<std::pair<NameId, std::string_view>>& out,
+                     size_t max) {
+  if (atom.negate) return;
+  auto test = [&](EventView::Slot& s) {
+    for (const Pattern& p : atom.patterns)
+      if (p.kind != Pattern::Kind::Null && p.kind != Pattern::Kind::Exists && p.kind != Pattern::Kind::Never &&
+          match_slot(p, view, s))
+        return true;
+    return false;
+  };
+  const auto& names = view.field_names();
+  for (size_t i = 0; i < names.size() && out.size() < max; ++i) {
+    if (atom.field != kNoName && names[i] != atom.field) continue;
+    view.for_each_slot_of(i, [&](EventView::Slot& s) {
+      if (out.size() < max && test(s)) out.emplace_back(names[i], s.text);
+    });
+  }
+}
+
 }  // namespace vigil::sigma

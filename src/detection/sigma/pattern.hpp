@@ -158,4 +158,10 @@ class EventView {
 // Evaluates an atom against the event in `view`.
 bool match_atom(const Atom& atom, EventView& view);
 
+// For explanations: up to `max` values of the event (with their field names)
+// that satisfy one of the atom's value patterns. Null, exists and negated
+// tests give none.
+void matching_values(const Atom& atom, EventView& view, std::vector<std::pair<NameId, std::string_view>>& out,
+                     size_t max);
+
 }  // namespace vigil::sigma

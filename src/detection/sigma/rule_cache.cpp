@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 7;
+constexpr uint32_t kFormat = 8;
 
 class Writer {
  public:
@@ -305,6 +305,11 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     }
     w.u32s(v.program.kids);
     w.u32(v.program.root);
+    w.u32(static_cast<uint32_t>(v.program.selections.size()));
+    for (const auto& [name, node] : v.program.selections) {
+      w.str(name);
+      w.u32(node);
+    }
     w.str(v.provider);
     w.u32s(v.trigger);
     w.u8(v.always);
@@ -412,12 +417,19 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     }
     v.program.kids = rd.u32s();
     v.program.root = rd.u32();
+    v.program.selections.resize(rd.count(5));
+    for (auto& [name, node] : v.program.selections) {
+      name = rd.str();
+      node = rd.u32();
+    }
     v.provider = rd.str();
     v.trigger = rd.u32s();
     v.always = rd.u8();
     // Structural checks, so a damaged file cannot make the matcher read astray.
     const size_t n = v.program.nodes.size();
     if (v.program.root >= n) rd.fail();
+    for (const auto& sel : v.program.selections)
+      if (sel.second >= n) rd.fail();
     for (const Expr& e : v.program.nodes) {
       if (e.op == Expr::Op::Atom && e.a >= atom_count) rd.fail();
       if (e.op == Expr::Op::Not && e.a >= n) rd.fail();

@@ -170,6 +170,7 @@ bool compile_program(const YAML::Node& detection, const std::map<std::string, st
                      std::string* field, std::string* error, std::vector<std::string>* warnings) {
   ProgramBuilder b(p, renames, ph, intern_atom);
   std::map<std::string, uint32_t> ids;
+  p.selections.clear();
   YAML::Node condition;
   for (const auto& kv : detection) {
     const std::string name = kv.first.as<std::string>();
@@ -185,6 +186,7 @@ bool compile_program(const YAML::Node& detection, const std::map<std::string, st
       return false;
     }
     ids[name] = n;
+    p.selections.emplace_back(name, n);
   }
   if (warnings) warnings->insert(warnings->end(), b.warnings.begin(), b.warnings.end());
   std::vector<std::string> texts;
@@ -621,6 +623,7 @@ bool Matcher::eval(const Program& p, uint32_t n) {
 }
 
 void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
+  hit_variants_.clear();
   if (++gen_ == 0) {  // wrapped: clear the memo
     std::fill(memo_gen_.begin(), memo_gen_.end(), 0);
     std::fill(rule_seen_.begin(), rule_seen_.end(), 0);
@@ -750,7 +753,64 @@ void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits)
   if (eval(var.program, var.program.root)) {
     rule_seen_[var.rule] = gen_;
     hits.push_back(var.rule);
+    hit_variants_.push_back(v);
   }
+}
+
+void Matcher::explain(size_t hit_index, std::string& json) {
+  json.clear();
+  json += '[';
+  if (hit_index >= hit_variants_.size()) {
+    json += ']';
+    return;
+  }
+  const Program& p = rules_.variants()[hit_variants_[hit_index]].program;
+  std::vector<uint32_t> atoms, stack;
+  std::vector<std::pair<NameId, std::string_view>> values;
+  bool first = true;
+  for (const auto& [name, node] : p.selections) {
+    if (!eval(p, node)) continue;
+    // The atoms that hold under this selection, not under a `not`.
+    atoms.clear();
+    stack.assign(1, node);
+    while (!stack.empty()) {
+      const Expr& e = p.nodes[stack.back()];
+      stack.pop_back();
+      if (e.op == Expr::Op::Atom) {
+        if (atom(e.a) && std::find(atoms.begin(), atoms.end(), e.a) == atoms.end()) atoms.push_back(e.a);
+      } else if (e.op == Expr::Op::And || e.op == Expr::Op::Or) {
+        for (uint32_t k = e.b; k-- > 0;) stack.push_back(p.kids[e.a + k]);
+      }
+    }
+    for (uint32_t a : atoms) {
+      const Atom& at = rules_.atoms()[a];
+      if (at.negate) continue;
+      values.clear();
+      matching_values(at, view_, values, 3);
+      if (values.empty() && at.field != kNoName) {
+        // null / exists tests: name the field, no value
+        if (!first) json += ',';
+        first = false;
+        json += "{\"selection\":";
+        append_json_string(json, name);
+        json += ",\"field\":";
+        append_json_string(json, name_text(at.field));
+        json += ",\"value\":null}";
+      }
+      for (const auto& [field, text] : values) {
+        if (!first) json += ',';
+        first = false;
+        json += "{\"selection\":";
+        append_json_string(json, name);
+        json += ",\"field\":";
+        append_json_string(json, field == kNoName ? std::string_view() : name_text(field));
+        json += ",\"value\":";
+        append_json_string(json, text);
+        json += '}';
+      }
+    }
+  }
+  json += ']';
 }
 
 }  // namespace vigil::sigma

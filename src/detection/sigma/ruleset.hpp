@@ -26,6 +26,9 @@ struct Program {
   std::vector<Expr> nodes;
   std::vector<uint32_t> kids;
   uint32_t root = 0;
+  // The rule's search identifiers (selections) and their nodes, in rule order:
+  // only for explaining a detection, never on the matching path.
+  std::vector<std::pair<std::string, uint32_t>> selections;
 };
 
 // One way a rule applies: its program compiled with the field names of one
@@ -141,6 +144,12 @@ class Matcher {
   Matcher& operator=(const Matcher&) = delete;
   // Appends the index of every rule that matches the event (each rule once).
   void match(const Event& ev, std::vector<uint32_t>& rules_hit);
+  // Why the i-th rule of the last match() fired, as a JSON array of
+  // {"selection","field","value"}: each selection of the rule that holds on the
+  // event, with the field values that satisfied it (negated tests, which match
+  // by absence, name no value). Call before the next match(); costs a
+  // re-evaluation, so only for hits.
+  void explain(size_t hit_index, std::string& json);
 
  private:
   bool eval(const Program& p, uint32_t node);
@@ -159,6 +168,7 @@ class Matcher {
   std::vector<uint32_t> applicable_;    // variant -> generation it applies in
   std::vector<uint32_t> variant_done_;  // variant -> generation it was evaluated in
   std::vector<uint32_t> always_;        // this event's variants without a trigger set
+  std::vector<uint32_t> hit_variants_;  // the variant behind each hit of the last match()
   std::string provider_text_;
   std::string all_values_;  // the event's values joined, for the keyword scan
   bool provider_done_ = false;
