@@ -87,11 +87,11 @@ level: high
   const std::string events = dir.file("events.jsonl").string(), rule = dir.file("rule.yml").string();
   const RunResult without = run_vigil({"hunt", "--no-cache", "-q", "-f", "jsonl", "-r", rule, events});
   EXPECT_EQ(without.status, 0) << without.err;
-  EXPECT_EQ(lines(without.out).size(), 0u) << "without the aliases the event has no Channel: not a Windows event";
+  EXPECT_EQ(detection_lines(without.out).size(), 0u) << "without the aliases the event has no Channel: not a Windows event";
   const RunResult with = run_vigil({"hunt", "--no-cache", "-q", "-f", "jsonl", "--field-aliases",
                                     dir.file("aliases.yaml").string(), "-r", rule, events});
   EXPECT_EQ(with.status, 0) << with.err;
-  ASSERT_EQ(lines(with.out).size(), 1u) << with.out << with.err;
+  ASSERT_EQ(detection_lines(with.out).size(), 1u) << with.out << with.err;
   EXPECT_NE(with.out.find("\"computer\":\"WS9\""), std::string::npos) << with.out;
   const RunResult bad = run_vigil({"hunt", "--field-aliases", dir.file("missing.yaml").string(), "-r", rule, events});
   EXPECT_EQ(bad.status, 2);

@@ -89,7 +89,7 @@ std::vector<Hit> hunt(const std::vector<std::string>& inputs, bool expect_clean_
   }
   std::vector<Hit> out;
   simdjson::dom::parser parser;
-  for (const std::string& line : lines(r.out)) {
+  for (const std::string& line : detection_lines(r.out)) {
     simdjson::dom::object d;
     if (parser.parse(line).get(d) != simdjson::SUCCESS) {
       ADD_FAILURE() << "not a JSON object: " << line;

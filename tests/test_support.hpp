@@ -101,4 +101,13 @@ inline std::vector<std::string> lines(const std::string& s) {
   return out;
 }
 
+// The detection lines of `vigil hunt --format jsonl` output (stories, which
+// follow them as {"type":"story",...} lines, left out).
+inline std::vector<std::string> detection_lines(const std::string& s) {
+  std::vector<std::string> out;
+  for (auto& l : lines(s))
+    if (l.rfind("{\"type\":\"story\"", 0) != 0) out.push_back(std::move(l));
+  return out;
+}
+
 }  // namespace vigil::test

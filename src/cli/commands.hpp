@@ -30,12 +30,28 @@ struct RuleOptions {
   unsigned threads = 0;
 };
 
+// One output of a hunt: a format and where it goes ("" or "-": stdout).
+struct OutputSpec {
+  std::string format;  // table | jsonl | csv | html | navigator | sqlite
+  std::string path;
+};
+
 struct HuntOptions {
   CommonOptions common;
   RuleOptions rules;
   std::vector<std::string> paths;
-  std::string format = "table";  // table | jsonl
-  std::string output;            // empty: stdout
+  std::vector<OutputSpec> outputs;  // empty: a table on stdout
+  // Filters.
+  std::string min_level;                   // informational | low | medium | high | critical
+  std::string from, to;                    // event time window (ISO 8601), inclusive
+  std::vector<std::string> rule_status;    // keep rules with one of these statuses
+  std::vector<std::string> exclude_rules;  // rule ids
+  std::vector<std::string> exclude_rules_files;
+  std::vector<std::string> computers;      // keep events of these computers (case-insensitive, `*` globs)
+  bool dedup = false;    // one line for identical detections, with a count
+  bool explain = false;  // table: show why each detection fired
+  std::string progress = "auto";  // auto (a terminal, not --quiet) | always | never
+  std::string command_line;        // for the run information of reports
 };
 
 // Exit status: 0 when the hunt ran (whatever it found), 1 when no input could

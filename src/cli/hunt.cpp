@@ -1,27 +1,47 @@
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 
 #include "cli/commands.hpp"
 #include "cli/input_set.hpp"
+#include "cli/progress.hpp"
 #include "cli/rules.hpp"
 #include "detection/detection.hpp"
+#include "detection/sigma/condition.hpp"
+#include "detection/stories.hpp"
+#include "event/text.hpp"
+#include "event/time.hpp"
+#include "sinks/dedup.hpp"
 #include "sinks/detection_sorter.hpp"
 #include "sinks/detection_writer.hpp"
+#include "sinks/report.hpp"
+#include "sinks/sinks.hpp"
 #include "sources/pipeline.hpp"
 
 namespace vigil::cli {
 namespace {
 
+namespace fs = std::filesystem;
+
+constexpr const char* kFormats[] = {"table", "jsonl", "csv", "navigator"};
+
 struct UnitResult {
-  std::vector<Detection> detections;  // for the sorted timeline
-  std::string text;                   // rendered JSON lines, when streaming
-  uint64_t events = 0, count = 0;
+  std::vector<Detection> detections;
+  uint64_t events = 0;
+};
+
+struct WorkerState {
+  std::unique_ptr<sigma::Matcher> matcher;
+  std::vector<uint32_t> hits;
 };
 
 void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
@@ -31,16 +51,200 @@ void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
   }
 }
 
+// What the hunt keeps: rules by level, status and id; events by time and computer.
+struct Filters {
+  std::vector<uint8_t> rule_enabled;  // by rule index
+  bool window = false;
+  uint64_t from = 0, to = UINT64_MAX;
+  std::vector<std::string> computers;  // lower-case, `*` globs
+  std::vector<std::string> described;  // for the run information
+
+  bool keep_event(const Event& ev) const {
+    if (window && (ev.time == 0 || ev.time < from || ev.time > to)) return false;
+    if (!computers.empty()) {
+      static const NameId kComputer = intern("Computer");
+      std::string name;
+      if (const Value* v = ev.get(kComputer)) append_text(name, *v);
+      name = ascii_lower(name);
+      for (const auto& c : computers)
+        if (sigma::identifier_matches(c, name)) return true;
+      return false;
+    }
+    return true;
+  }
+};
+
+// A time bound from the command line: ISO 8601, or a bare date (the whole day
+// for --to).
+bool parse_bound(const std::string& text, bool end_of_day, uint64_t& out) {
+  if (auto t = parse_iso_time(text)) {
+    out = *t;
+    if (end_of_day && text.size() == 10) out += 24ull * 3600 * 10'000'000 - 1;
+    return true;
+  }
+  return false;
+}
+
+// Checks the options that need no rules or input; false after a message.
+bool check_time_window(const HuntOptions& o, Filters& f) {
+  if (!o.from.empty()) {
+    if (!parse_bound(o.from, false, f.from)) {
+      fmt::print(stderr, "vigil: error: --from '{}' is not a time (use ISO 8601, e.g. 2024-05-01T08:00:00Z)\n", o.from);
+      return false;
+    }
+    f.window = true;
+    f.described.push_back("from: " + o.from);
+  }
+  if (!o.to.empty()) {
+    if (!parse_bound(o.to, true, f.to)) {
+      fmt::print(stderr, "vigil: error: --to '{}' is not a time (use ISO 8601, e.g. 2024-05-02T18:00:00Z)\n", o.to);
+      return false;
+    }
+    f.window = true;
+    f.described.push_back("to: " + o.to);
+  }
+  if (f.from > f.to) {
+    fmt::print(stderr, "vigil: error: --from {} is after --to {}\n", o.from, o.to);
+    return false;
+  }
+  for (const auto& c : o.computers) f.computers.push_back(ascii_lower(c));
+  if (!o.computers.empty()) {
+    std::string list;
+    for (const auto& c : o.computers) list += (list.empty() ? "" : ", ") + c;
+    f.described.push_back("computer: " + list);
+  }
+  return true;
+}
+
+bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f) {
+  const auto& all = rules.rules();
+  f.rule_enabled.assign(all.size(), 1);
+  if (!o.min_level.empty()) {
+    sigma::Level min;
+    if (!sigma::parse_level(o.min_level, min)) {
+      fmt::print(stderr, "vigil: error: --min-level '{}' is not a level (informational, low, medium, high, critical)\n",
+                 o.min_level);
+      return false;
+    }
+    for (size_t i = 0; i < all.size(); ++i)
+      if (all[i].level < min) f.rule_enabled[i] = 0;
+    f.described.push_back(std::string("min-level: ") + sigma::level_name(min));
+  }
+  if (!o.rule_status.empty()) {
+    std::set<std::string> statuses;
+    for (const auto& s : o.rule_status) statuses.insert(ascii_lower(s));
+    for (size_t i = 0; i < all.size(); ++i)
+      if (!statuses.count(ascii_lower(all[i].status))) f.rule_enabled[i] = 0;
+    std::string list;
+    for (const auto& s : statuses) list += (list.empty() ? "" : ", ") + s;
+    f.described.push_back("rule-status: " + list);
+  }
+  std::vector<std::string> excluded = o.exclude_rules;
+  for (const auto& file : o.exclude_rules_files) {
+    std::ifstream in(file);
+    if (!in) {
+      fmt::print(stderr, "vigil: error: --exclude-rules-file {}: {}\n", file, std::strerror(errno));
+      return false;
+    }
+    std::string line;
+    while (std::getline(in, line)) {
+      if (auto hash = line.find('#'); hash != std::string::npos) line.resize(hash);
+      const size_t b = line.find_first_not_of(" \t\r");
+      if (b == std::string::npos) continue;
+      const size_t e = line.find_last_not_of(" \t\r");
+      excluded.push_back(line.substr(b, e - b + 1));
+    }
+  }
+  if (!excluded.empty()) {
+    std::set<std::string> ids;
+    for (const auto& id : excluded) ids.insert(ascii_lower(id));
+    std::set<std::string> seen;
+    for (size_t i = 0; i < all.size(); ++i)
+      if (ids.count(ascii_lower(all[i].id))) {
+        f.rule_enabled[i] = 0;
+        seen.insert(ascii_lower(all[i].id));
+      }
+    for (const auto& id : ids)
+      if (!seen.count(id) && !o.common.quiet)
+        fmt::print(stderr, "vigil: warning: excluded rule {} is not among the loaded rules\n", id);
+    f.described.push_back(fmt::format("excluded rules: {}", ids.size()));
+  }
+  return true;
+}
+
+// An output opened before any scanning, so a bad path is refused at once.
+struct Output {
+  OutputSpec spec;
+  std::FILE* file = nullptr;
+  std::unique_ptr<DetectionSink> sink;
+  ~Output() {
+    if (file && file != stdout) std::fclose(file);
+  }
+};
+
+// 0 when every output is open; else the exit status (2 bad use, 1 unwritable).
+int open_files(const std::vector<OutputSpec>& specs, std::vector<std::unique_ptr<Output>>& outputs) {
+  std::set<std::string> paths;
+  for (const auto& spec : specs) {
+    if (std::find(std::begin(kFormats), std::end(kFormats), spec.format) == std::end(kFormats)) {
+      fmt::print(stderr, "vigil: error: unknown format '{}' (use table, jsonl, csv or navigator)\n", spec.format);
+      return 2;
+    }
+    const bool to_stdout = spec.path.empty() || spec.path == "-";
+    if (!paths.insert(to_stdout ? "-" : fs::absolute(spec.path).lexically_normal().string()).second) {
+      fmt::print(stderr, "vigil: error: two outputs go to {}\n", to_stdout ? "stdout" : spec.path);
+      return 2;
+    }
+    auto out = std::make_unique<Output>();
+    out->spec = spec;
+    out->file = open_output(spec.path);
+    if (!out->file) return 1;
+    outputs.push_back(std::move(out));
+  }
+  return 0;
+}
+
+std::unique_ptr<DetectionSink> make_sink(const Output& o, const DetectionContext& ctx, const HuntOptions& opts) {
+  const std::string& f = o.spec.format;
+  if (f == "table") {
+    TableOptions t;
+    t.color = o.file == stdout && isatty(fileno(stdout));
+    t.explain = opts.explain;
+    return make_table_sink(o.file, ctx, t);
+  }
+  if (f == "jsonl") return make_jsonl_sink(o.file, ctx);
+  if (f == "csv") return make_csv_sink(o.file, ctx);
+  if (f == "navigator") return make_navigator_sink(o.file, ctx);
+  return nullptr;
+}
+
+uint64_t now_filetime() {
+  const auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
+  return uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(since_epoch).count()) * 10 +
+         uint64_t(kFiletimeUnixEpoch);
+}
+
 }  // namespace
 
 int run_hunt(const HuntOptions& o) {
-  if (o.format != "table" && o.format != "jsonl") {
-    fmt::print(stderr, "vigil: error: unknown format '{}' (use table or jsonl)\n", o.format);
-    return 2;
-  }
+  const auto start = std::chrono::steady_clock::now();
+  HuntSummary summary;
+  summary.run.version = VIGIL_VERSION;
+  summary.run.command = o.command_line;
+  summary.run.started = now_filetime();
+  summary.run.threads = resolve_threads(o.common.threads);
+  summary.run.inputs = o.paths;
+
+  // Everything that can be refused without reading evidence is checked first.
+  Filters filters;
+  if (!check_time_window(o, filters)) return 2;
+  std::vector<OutputSpec> specs = o.outputs;
+  if (specs.empty()) specs.push_back({"table", ""});
+  std::vector<std::unique_ptr<Output>> outputs;
+  if (const int status = open_files(specs, outputs)) return status;
+
   auto map = load_field_map(o.common);
   if (!map) return 2;
-  const auto start = std::chrono::steady_clock::now();
   RuleOptions rule_options = o.rules;
   rule_options.threads = o.common.threads;
   auto rules = load_rules(rule_options);
@@ -50,81 +254,153 @@ int run_hunt(const HuntOptions& o) {
     fmt::print(stderr, "vigil: error: no usable rule was loaded\n");
     return 2;
   }
+  if (!select_rules(o, *rules, filters)) return 2;
+  summary.rules_loaded = rules->rules().size();
+  summary.run.rule_paths = o.rules.rule_paths.empty() ? std::vector<std::string>{default_rule_pack()} : o.rules.rule_paths;
+  summary.run.filters = filters.described;
 
-  std::FILE* out = open_output(o.output);
-  if (!out) return 2;
+  Problems expand_problems;
+  std::vector<std::string> files = expand_inputs(o.paths, expand_problems);
+  for (const auto& p : expand_problems) {
+    report(p, o.common.quiet);
+    summary.unreadable.push_back({p.file, p.reason});
+  }
+  InputQueue queue(files);
+  const std::vector<std::string>& sources = queue.files();
+  uint64_t total_bytes = 0;
+  for (const auto& f : sources) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
+  }
 
-  InputSet set = expand(o.paths, o.common.quiet);
-  const std::vector<std::string>& sources = set.queue.files();
-
-  // JSON lines stream out in input order (file by file, record by record),
-  // rendered by the workers: a SIEM needs no time order, and memory stays flat.
-  // The timeline is sorted by time, through the bounded-memory sorter.
-  const bool stream = o.format == "jsonl";
   const DetectionContext dctx{&rules->rules(), &sources};
+  for (auto& out : outputs) out->sink = make_sink(*out, dctx, o);
+
+  const bool show_progress =
+      o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
+  Progress progress(show_progress, sources.size(), total_bytes);
+
   DetectionSorter detections;
-  uint64_t events = 0, total = 0;
-  uint64_t unit_no = 0;
-  bool write_failed = false;
+  HuntTally tally(dctx);
+  StoryBuilder stories(rules->rules(), Attack::builtin());
+  std::vector<uint8_t> file_read(sources.size(), 0);
+  std::vector<std::string> file_error(sources.size());
+  uint64_t events = 0, bytes_done = 0, files_done = 0, unit_no = 0;
   const sigma::RuleSet& rs = *rules;
-  using Pipeline = OrderedPipeline<UnitResult, std::unique_ptr<sigma::Matcher>>;
+  using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
-      set.queue, resolve_threads(o.common.threads), map,
-      [&rs, &dctx, stream](const UnitRef& u, ReadContext& ctx, std::unique_ptr<sigma::Matcher>& matcher,
-                           Problems& problems) {
+      queue, summary.run.threads, map,
+      [&rs, &filters](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
         UnitResult r;
-        std::vector<uint32_t> hits;
-        Detection d;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           ++r.events;
-          hits.clear();
-          matcher->match(ev, hits);
-          for (uint32_t rule : hits) {
-            d.rule = rule;
-            d.sequence = r.events;
-            describe_event(ev, d);
-            ++r.count;
-            if (stream) {
-              append_detection_json(r.text, d, dctx);
-              r.text += '\n';
-            } else {
-              r.detections.push_back(d);
+          if (!filters.keep_event(ev)) return;
+          st.hits.clear();
+          st.matcher->match(ev, st.hits);
+          bool described = false;
+          Detection base;
+          for (size_t i = 0; i < st.hits.size(); ++i) {
+            const uint32_t rule = st.hits[i];
+            if (!filters.rule_enabled[rule]) continue;
+            if (!described) {
+              base.sequence = r.events;
+              describe_event(ev, base);
+              described = true;
             }
+            Detection d = base;
+            d.rule = rule;
+            st.matcher->explain(i, d.explain_json);
+            r.detections.push_back(std::move(d));
           }
         }, problems);
         return r;
       },
-      [&](const UnitRef&, UnitResult&& r, Problems&& problems) {
-        for (const auto& p : problems) report(p, o.common.quiet);
+      [&](const UnitRef& u, UnitResult&& r, Problems&& problems) {
+        if (!problems.empty()) progress.clear();
+        for (const auto& p : problems) {
+          report(p, o.common.quiet);
+          if (p.severity != Problem::Severity::Error) continue;
+          for (size_t i = 0; i < sources.size(); ++i)  // rare: only on errors
+            if (sources[i] == p.file && file_error[i].empty()) file_error[i] = p.reason;
+        }
+        if (u.input) {
+          file_read[u.input->index()] = 1;
+          const uint64_t units = std::max<size_t>(u.input->unit_count(), 1);
+          bytes_done += u.input->size_bytes() / units;
+          if (u.unit + 1 == units) {
+            bytes_done += u.input->size_bytes() % units;
+            ++files_done;
+          }
+        }
         events += r.events;
-        total += r.count;
-        if (stream && !r.text.empty())
-          write_failed |= std::fwrite(r.text.data(), 1, r.text.size(), out) != r.text.size();
         for (auto& d : r.detections) {
           d.sequence |= unit_no << 24;  // units arrive in order: a global, stable position
+          tally.add(d);
+          stories.add(d);
+          d.links = {};
           detections.add(std::move(d));
         }
         ++unit_no;
+        progress.update(files_done, bytes_done, events, detections.size());
       },
-      [&rs] { return std::make_unique<sigma::Matcher>(rs); });
+      [&rs] { return WorkerState{std::make_unique<sigma::Matcher>(rs), {}}; });
+  progress.clear();
+
+  // The summary is complete before the first detection is written, so every
+  // report can open with it.
+  for (size_t i = 0; i < sources.size(); ++i)
+    if (!file_read[i] && !file_error[i].empty()) summary.unreadable.push_back({sources[i], file_error[i]});
+  summary.files_read = queue.opened();
+  summary.events = events;
+  summary.bytes = bytes_done;
+  tally.fill(summary);
+  summary.stories = stories.build();
+  summary.reported = summary.detections;
 
   bool sort_failed = false;
-  if (!stream) {
-    const bool color = out == stdout && isatty(fileno(stdout));
-    sort_failed = !detections.drain([&](const Detection& d) { write_timeline_entry(out, d, dctx, color); });
+  auto emit_all = [&](const Detection& d) {
+    for (auto& out : outputs) out->sink->write(d);
+  };
+  if (o.dedup) {
+    Deduplicator dedup;
+    sort_failed = !detections.drain([&](Detection& d) {
+      d.story = stories.story_of(d.sequence);
+      dedup.add(std::move(d));
+    });
+    summary.reported = dedup.size();
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto& out : outputs) out->sink->begin(summary);
+    for (const Detection& d : dedup.detections()) emit_all(d);
+  } else {
+    summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    for (auto& out : outputs) out->sink->begin(summary);
+    sort_failed = !detections.drain([&](Detection& d) {
+      d.story = stories.story_of(d.sequence);
+      emit_all(d);
+    });
   }
-  if (std::fflush(out) != 0) write_failed = true;
-  if (out != stdout) std::fclose(out);
+  bool write_failed = false;
+  for (auto& out : outputs) {
+    if (!out->sink->finish(summary)) {
+      fmt::print(stderr, "vigil: error: writing {} output to {} failed: {}\n", out->spec.format,
+                 out->spec.path.empty() ? "stdout" : out->spec.path, out->sink->error());
+      write_failed = true;
+    }
+  }
   if (sort_failed) fmt::print(stderr, "vigil: error: temporary files for sorting detections failed; output is incomplete\n");
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (!o.common.quiet)
-    fmt::print(stderr, "vigil: {} detections from {} events in {} files ({} rules, {:.2f} s)\n", total,
-               events, set.queue.opened(), rs.rules().size(), secs);
-  if (write_failed || sort_failed) {
-    fmt::print(stderr, "vigil: error: writing output failed: {}\n", std::strerror(errno));
-    return 1;
+
+  if (!o.common.quiet) {
+    const bool table = std::any_of(outputs.begin(), outputs.end(), [](const auto& x) { return x->spec.format == "table"; });
+    if (table) {
+      write_summary_text(stderr, summary, dctx, isatty(fileno(stderr)));
+    } else {
+      fmt::print(stderr, "vigil: {} detections ({} stories) from {} events in {} files ({} rules, {:.2f} s)\n",
+                 summary.detections, summary.stories.size(), events, queue.opened(), rs.rules().size(),
+                 summary.seconds);
+    }
   }
-  if (set.queue.opened() == 0) {
+  if (write_failed || sort_failed) return 1;
+  if (queue.opened() == 0) {
     fmt::print(stderr, "vigil: error: no input could be read\n");
     return 1;
   }

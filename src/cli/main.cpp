@@ -7,9 +7,9 @@
 namespace {
 
 constexpr const char* kExitStatus =
-    "Exit status: 0 the command ran (problems with some inputs are reported on stderr);\n"
-    "             1 no input could be read, or output could not be written;\n"
-    "             2 bad usage (unknown option, bad value).";
+    "Exit status: 0 the command ran (whatever it found; problems with some inputs are reported on stderr);\n"
+    "             1 no input could be read, or an output could not be written;\n"
+    "             2 bad usage (unknown option, format or value, --from after --to, no usable rule).";
 
 void add_common(CLI::App* cmd, vigil::cli::CommonOptions& c) {
   cmd->add_option("--threads", c.threads, "Worker threads (default: all cores)")->check(CLI::Range(0u, 1024u));
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Vigil: hunt for intruders in Windows event logs and JSON-lines exports"};
   app.footer(kExitStatus);
   app.require_subcommand(1);
-  app.set_version_flag("--version", "vigil 0.1.0");
+  app.set_version_flag("--version", "vigil " VIGIL_VERSION);
 
   vigil::cli::DumpOptions dump;
   CLI::App* dump_cmd = app.add_subcommand("dump", "Decode records and print them as JSON or XML");
@@ -54,9 +54,33 @@ int main(int argc, char** argv) {
   CLI::App* hunt_cmd = app.add_subcommand("hunt", "Apply Sigma rules to every event and show the detections");
   hunt_cmd->add_option("paths", hunt.paths, "Files or directories of evidence")->required();
   add_rule_options(hunt_cmd, hunt.rules);
-  hunt_cmd->add_option("-f,--format", hunt.format, "table (default, a timeline) or jsonl (one detection per line)")
-      ->check(CLI::IsMember({"table", "jsonl"}));
-  hunt_cmd->add_option("-o,--output", hunt.output, "Write to FILE instead of stdout");
+  std::vector<std::string> formats, output_paths;
+  CLI::Option* format_opt =
+      hunt_cmd
+          ->add_option("-f,--format", formats,
+                       "Output format, repeatable, each followed by its -o: table (default: a timeline, and a summary on "
+                       "stderr), jsonl, csv (Timesketch), navigator (ATT&CK layer)")
+          ->allow_extra_args(false)
+          ->check(CLI::IsMember({"table", "jsonl", "csv", "navigator"}));
+  CLI::Option* output_opt =
+      hunt_cmd->add_option("-o,--output", output_paths, "Write the preceding --format to FILE (one format may go to stdout)")
+          ->allow_extra_args(false);
+  hunt_cmd->add_option("--min-level", hunt.min_level, "Only rules of this level or higher")
+      ->check(CLI::IsMember({"informational", "low", "medium", "high", "critical"}, CLI::ignore_case));
+  hunt_cmd->add_option("--from", hunt.from, "Only events at or after this time (ISO 8601, UTC unless an offset is given)");
+  hunt_cmd->add_option("--to", hunt.to, "Only events at or before this time (a bare date means the whole day)");
+  hunt_cmd->add_option("--rule-status", hunt.rule_status, "Only rules of these statuses (stable, test, experimental...); repeatable")
+      ->delimiter(',')
+      ->allow_extra_args(false);
+  hunt_cmd->add_option("--exclude-rule", hunt.exclude_rules, "Skip the rule with this id; repeatable")->allow_extra_args(false);
+  hunt_cmd->add_option("--exclude-rules-file", hunt.exclude_rules_files, "Skip the rule ids listed in FILE (one per line, # comments)")
+      ->allow_extra_args(false);
+  hunt_cmd->add_option("--computer", hunt.computers, "Only events of this computer (case-insensitive, * wildcards); repeatable")
+      ->allow_extra_args(false);
+  hunt_cmd->add_flag("--dedup", hunt.dedup, "One line for identical detections (same rule, computer and event but for times and ids), with a count");
+  hunt_cmd->add_flag("--explain", hunt.explain, "In the table, show which selections matched and the values that satisfied them");
+  hunt_cmd->add_option("--progress", hunt.progress, "Progress on stderr: auto (a terminal and not --quiet), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}));
   add_common(hunt_cmd, hunt.common);
 
   vigil::cli::RulesCheckOptions check;
@@ -79,7 +103,42 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (*dump_cmd) return vigil::cli::run_dump(dump);
-  if (*hunt_cmd) return vigil::cli::run_hunt(hunt);
+  if (*hunt_cmd) {
+    // Pair formats with outputs. As many -o as --format: in order. One fewer:
+    // each -o belongs to the --format before it, and the one left goes to stdout.
+    if (formats.empty()) formats.push_back("table");
+    if (output_paths.size() == formats.size()) {
+      for (size_t i = 0; i < formats.size(); ++i) hunt.outputs.push_back({formats[i], output_paths[i]});
+    } else if (output_paths.size() + 1 == formats.size()) {
+      size_t f = 0, p = 0;
+      int current = -1;
+      std::vector<std::string> paired(formats.size());
+      std::vector<bool> has(formats.size(), false);
+      for (const CLI::Option* opt : hunt_cmd->parse_order()) {
+        if (opt == format_opt) {
+          current = static_cast<int>(f++);
+        } else if (opt == output_opt) {
+          if (current < 0 || has[size_t(current)]) {
+            fmt::print(stderr, "vigil: error: -o {} does not follow a --format of its own\n", output_paths[p]);
+            return 2;
+          }
+          has[size_t(current)] = true;
+          paired[size_t(current)] = output_paths[p++];
+        }
+      }
+      for (size_t i = 0; i < formats.size(); ++i) hunt.outputs.push_back({formats[i], paired[i]});
+    } else {
+      fmt::print(stderr, "vigil: error: {} formats but {} outputs: give each --format its -o (one may go to stdout)\n",
+                 formats.size(), output_paths.size());
+      return 2;
+    }
+    for (int i = 0; i < argc; ++i) {
+      const std::string a = argv[i];
+      if (i) hunt.command_line += ' ';
+      hunt.command_line += a.find_first_of(" \t'\"") == std::string::npos ? a : "'" + a + "'";
+    }
+    return vigil::cli::run_hunt(hunt);
+  }
   if (*check_cmd) return vigil::cli::run_rules_check(check);
   return 2;
 }

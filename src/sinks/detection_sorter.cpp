@@ -86,10 +86,10 @@ bool DetectionSorter::spill() {
   return true;
 }
 
-bool DetectionSorter::drain(const std::function<void(const Detection&)>& fn) {
+bool DetectionSorter::drain(const std::function<void(Detection&)>& fn) {
   std::sort(buffer_.begin(), buffer_.end(), timeline_before);
   if (runs_.empty()) {
-    for (const Detection& d : buffer_) fn(d);
+    for (Detection& d : buffer_) fn(d);
     buffer_.clear();
     return !failed_;
   }
@@ -118,7 +118,7 @@ bool DetectionSorter::drain(const std::function<void(const Detection&)>& fn) {
   };
   for (size_t r = 0; r <= runs_.size(); ++r) refill(r);
   while (!heap.empty()) {
-    Head h = heap.top();
+    Head h = std::move(const_cast<Head&>(heap.top()));
     heap.pop();
     fn(h.d);
     refill(h.source);

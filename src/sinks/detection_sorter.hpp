@@ -20,10 +20,10 @@ class DetectionSorter {
   void add(Detection&& d);
   size_t size() const { return count_; }
   size_t spilled_runs() const { return runs_.size(); }
-  // Calls fn on every detection in timeline order. False when a spill file
+  // Calls fn on every detection in timeline order (fn may modify or move from it). False when a spill file
   // could not be written or read back (the detections it held are then lost,
   // and the caller must say so).
-  bool drain(const std::function<void(const Detection&)>& fn);
+  bool drain(const std::function<void(Detection&)>& fn);
 
  private:
   bool spill();
