@@ -423,6 +423,17 @@ TEST(HuntErrors, BadUseAndBadPaths) {
   EXPECT_NE(r.err.find("no input could be read"), std::string::npos) << r.err;
 }
 
+TEST(HuntOutputs, ProgressOnlyWhenAskedOrOnATerminal) {
+  const RunResult always = hunt({"-f", "jsonl", "--progress", "always"});
+  ASSERT_EQ(always.status, 0) << always.err;
+  EXPECT_NE(always.err.find("files, "), std::string::npos) << always.err;
+  EXPECT_NE(always.err.find("events/s"), std::string::npos) << always.err;
+  EXPECT_NE(always.err.find("\r\x1b[K"), std::string::npos) << "the line is erased before other output";
+  const RunResult piped = hunt({"-f", "jsonl"});  // stderr is a pipe here: no progress
+  EXPECT_EQ(piped.err.find("events/s,"), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("\r"), std::string::npos) << piped.err;
+}
+
 TEST(HuntErrors, ExitStatusesAreDocumented) {
   const RunResult r = run_vigil({"--help"});
   EXPECT_EQ(r.status, 0);

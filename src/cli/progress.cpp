@@ -8,7 +8,7 @@ namespace vigil::cli {
 
 Progress::Progress(bool enabled, uint64_t total_files, uint64_t total_bytes)
     : enabled_(enabled), total_files_(total_files), total_bytes_(total_bytes),
-      start_(std::chrono::steady_clock::now()), last_(start_) {}
+      start_(std::chrono::steady_clock::now()), last_(start_ - std::chrono::seconds(1)) {}  // first update shows
 
 void Progress::update(uint64_t files_done, uint64_t bytes_done, uint64_t events, uint64_t detections) {
   if (!enabled_) return;
