@@ -115,4 +115,7 @@ TEST(SigmaCorpus, HuntIdenticalWithOneAndManyThreads) {
   ASSERT_EQ(b.status, 0) << b.err;
   EXPECT_GT(detection_lines(a.out).size(), 1000u);
   EXPECT_TRUE(a.out == b.out) << "hunt results depend on the thread count";
+  // Every detection of every SigmaHQ rule says why it fired.
+  for (const auto& line : detection_lines(a.out))
+    ASSERT_EQ(line.find("\"matched\":[]"), std::string::npos) << line.substr(0, 400);
 }

@@ -828,14 +828,25 @@ bool match_atom(const Atom& atom, EventView& view) {
 void matching_values(const Atom& atom, EventView& view, std::vector<std::pair<NameId, std::string_view>>& out,
                      size_t max) {
   if (atom.negate) return;
+  const auto& names = view.field_names();
+  // A regex that vectorscan ran and reported as matching this field needs no
+  // second run (RE2 can be slow to warm up on the patterns left to vectorscan)
+  // when the field has a single value: that value is the match.
+  size_t field_slots = 0;
+  if (atom.field != kNoName)
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == atom.field) view.for_each_slot_of(i, [&](EventView::Slot&) { ++field_slots; });
   auto test = [&](EventView::Slot& s) {
-    for (const Pattern& p : atom.patterns)
-      if (p.kind != Pattern::Kind::Null && p.kind != Pattern::Kind::Exists && p.kind != Pattern::Kind::Never &&
-          match_slot(p, view, s))
-        return true;
+    for (const Pattern& p : atom.patterns) {
+      if (p.kind == Pattern::Kind::Null || p.kind == Pattern::Kind::Exists || p.kind == Pattern::Kind::Never) continue;
+      if (p.prefilter_exact && view.prefiltered()) {
+        if (!view.may_match(p)) continue;
+        if (field_slots == 1 && !s.null) return true;
+      }
+      if (match_slot(p, view, s)) return true;
+    }
     return false;
   };
-  const auto& names = view.field_names();
   for (size_t i = 0; i < names.size() && out.size() < max; ++i) {
     if (atom.field != kNoName && names[i] != atom.field) continue;
     view.for_each_slot_of(i, [&](EventView::Slot& s) {
