@@ -24,6 +24,10 @@ std::vector<Detection> random_detections(size_t n, uint32_t seed) {
     d.computer = "HOST" + std::to_string(rng() % 7);
     d.channel = "Security";
     d.event_json = "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(rng() % 200, 'x') + "\"}";
+    d.explain_json = "[{\"selection\":\"s\",\"field\":\"F\",\"value\":\"" + std::to_string(rng()) + "\"}]";
+    d.story = rng() % 9;
+    d.count = 1 + rng() % 3;
+    d.last_time = d.time + rng() % 50;
   }
   return out;
 }
@@ -38,6 +42,10 @@ void expect_same(const Detection& a, const Detection& b) {
   EXPECT_EQ(a.computer, b.computer);
   EXPECT_EQ(a.channel, b.channel);
   EXPECT_EQ(a.event_json, b.event_json);
+  EXPECT_EQ(a.explain_json, b.explain_json);
+  EXPECT_EQ(a.story, b.story);
+  EXPECT_EQ(a.count, b.count);
+  EXPECT_EQ(a.last_time, b.last_time);
 }
 
 std::vector<Detection> sorted_through(size_t budget, const std::vector<Detection>& in, size_t* runs) {
