@@ -285,7 +285,7 @@ int run_hunt(const HuntOptions& o) {
   StoryBuilder stories(rules->rules(), Attack::builtin());
   std::vector<uint8_t> file_read(sources.size(), 0);
   std::vector<std::string> file_error(sources.size());
-  uint64_t events = 0, bytes_done = 0, files_done = 0, unit_no = 0;
+  uint64_t events = 0, bytes_done = 0, files_done = 0;
   const sigma::RuleSet& rs = *rules;
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
@@ -332,15 +332,14 @@ int run_hunt(const HuntOptions& o) {
             ++files_done;
           }
         }
-        events += r.events;
         for (auto& d : r.detections) {
-          d.sequence |= unit_no << 24;  // units arrive in order: a global, stable position
+          d.sequence += events;  // units arrive in order: the event's global, stable position
           tally.add(d);
           stories.add(d);
           d.links = {};
           detections.add(std::move(d));
         }
-        ++unit_no;
+        events += r.events;
         progress.update(files_done, bytes_done, events, detections.size());
       },
       [&rs] { return WorkerState{std::make_unique<sigma::Matcher>(rs), {}}; });

@@ -25,6 +25,8 @@ struct Detection {
   // LogonId...), which chain detections into stories. Not kept past the story
   // builder (not written to spill files).
   std::vector<uint64_t> links;
+  // For a correlation: its window, group, value and base events, as a JSON object.
+  std::string correlation_json;
   uint32_t story = 0;     // 1-based story (incident) id; 0 for none
   uint64_t count = 1;     // identical detections folded into this one (--dedup)
   uint64_t last_time = 0; // with count > 1: time of the last of them

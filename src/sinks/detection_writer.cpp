@@ -131,6 +131,10 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
   }
   out += ",\"matched\":";
   out += d.explain_json.empty() ? "[]" : d.explain_json;
+  if (!d.correlation_json.empty()) {
+    out += ",\"correlation\":";
+    out += d.correlation_json;
+  }
   out += ",\"event\":";
   out += d.event_json.empty() ? "{}" : d.event_json;
   out += '}';

@@ -41,6 +41,22 @@ std::vector<std::string> string_list(const YAML::Node& n) {
 
 }  // namespace
 
+void read_rule_metadata(const YAML::Node& doc, Rule& r) {
+  r.id = scalar(doc["id"]);
+  r.name = scalar(doc["name"]);
+  r.title = scalar(doc["title"]);
+  r.status = ascii_lower(scalar(doc["status"]));
+  r.description = scalar(doc["description"]);
+  r.author = scalar(doc["author"]);
+  r.date = scalar(doc["date"]);
+  r.modified = scalar(doc["modified"]);
+  r.license = scalar(doc["license"]);
+  r.tags = string_list(doc["tags"]);
+  r.references = string_list(doc["references"]);
+  r.falsepositives = string_list(doc["falsepositives"]);
+  r.fields = string_list(doc["fields"]);
+}
+
 const char* level_name(Level l) {
   switch (l) {
     case Level::Informational: return "informational";
@@ -128,19 +144,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
     r.path = path;
     r.document = index;
     try {
-      r.id = scalar(merged["id"]);
-      r.name = scalar(merged["name"]);
-      r.title = scalar(merged["title"]);
-      r.status = ascii_lower(scalar(merged["status"]));
-      r.description = scalar(merged["description"]);
-      r.author = scalar(merged["author"]);
-      r.date = scalar(merged["date"]);
-      r.modified = scalar(merged["modified"]);
-      r.license = scalar(merged["license"]);
-      r.tags = string_list(merged["tags"]);
-      r.references = string_list(merged["references"]);
-      r.falsepositives = string_list(merged["falsepositives"]);
-      r.fields = string_list(merged["fields"]);
+      read_rule_metadata(merged, r);
       const std::string rule_name = r.id.empty() ? r.title : r.id;
       if (r.title.empty()) {
         out.problems.push_back({path, index, rule_name, "title", "missing (the spec makes it mandatory)"});

@@ -29,6 +29,11 @@ struct Rule {
   int document = 0;      // 0-based YAML document within the file
 };
 
+// Reads the descriptive keys every Sigma document shares (id, name, title,
+// status, description, author, dates, license, tags, references,
+// falsepositives, fields); absent keys are left empty. Level is not read here.
+void read_rule_metadata(const YAML::Node& doc, Rule& r);
+
 // Why a rule (or a whole file) cannot be used.
 struct RuleProblem {
   std::string path;
