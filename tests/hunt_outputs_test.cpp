@@ -3,6 +3,7 @@
 // checks one by one), plus events written here for the edge cases.
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <map>
@@ -262,6 +263,66 @@ TEST(HuntOutputs, NavigatorLayerScoresTechniquesByDetections) {
   EXPECT_EQ(got, expected);
   EXPECT_EQ(root["gradient"]["maxValue"].get_int64().value(),
             std::max_element(expected.begin(), expected.end(), [](auto& a, auto& b) { return a.second < b.second; })->second);
+}
+
+TEST(HuntOutputs, SqliteHoldsTheSameDetectionsStoriesAndRun) {
+  TempDir dir;
+  const std::string db_path = dir.file("hunt.db").string();
+  const RunResult r = hunt({"-q", "-f", "sqlite", "-o", db_path, "-f", "jsonl"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Jsonl j = parse_jsonl(r.out);
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  auto rows = [db](const std::string& sql) {
+    std::vector<std::vector<std::string>> out;
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sql << ": " << sqlite3_errmsg(db);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        row.emplace_back(t ? reinterpret_cast<const char*>(t) : "NULL");
+      }
+      out.push_back(std::move(row));
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  const auto dets = rows(
+      "SELECT d.time, d.rule_id, d.computer, d.level, d.story, d.matched, e.json FROM detections d "
+      "JOIN events e ON e.rowid = d.event_rowid ORDER BY d.id");
+  ASSERT_EQ(dets.size(), j.detections.size());
+  simdjson::dom::parser parser;
+  for (size_t i = 0; i < dets.size(); ++i) {
+    const Det& d = j.detections[i];
+    EXPECT_EQ(dets[i][0], d.timestamp);
+    EXPECT_EQ(dets[i][1], d.rule_id);
+    EXPECT_EQ(dets[i][2], d.computer);
+    EXPECT_EQ(dets[i][3], d.level);
+    EXPECT_EQ(dets[i][4], std::to_string(d.story));
+    simdjson::dom::element ev;
+    ASSERT_EQ(parser.parse(dets[i][6]).get(ev), simdjson::SUCCESS);
+    EXPECT_EQ(simdjson::minify(ev), d.event);
+    EXPECT_NE(dets[i][5].find("\"selection\""), std::string::npos) << "why it fired is stored";
+  }
+  EXPECT_EQ(rows("SELECT count(*) FROM stories")[0][0], std::to_string(j.story_lines.size()));
+  EXPECT_EQ(rows("SELECT computer FROM stories WHERE id = 1")[0][0], "DC01.corp.acme-defense.example");
+  const auto run = rows("SELECT detections, files_read, events FROM run");
+  ASSERT_EQ(run.size(), 1u);
+  EXPECT_EQ(run[0][0], std::to_string(j.detections.size()));
+  EXPECT_EQ(run[0][1], "3");
+  EXPECT_EQ(run[0][2], "30");
+  // Indexes for the queries a hunter runs afterwards.
+  const auto idx = rows("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'detections'");
+  std::string all;
+  for (const auto& x : idx) all += x[0] + "\n";
+  for (const char* col : {"time_ticks", "rule_id", "computer"}) EXPECT_NE(all.find(col), std::string::npos) << all;
+  sqlite3_close(db);
+  // A database needs a file; an unwritable one is refused before scanning.
+  EXPECT_EQ(hunt({"-q", "-f", "sqlite"}).status, 2);
+  const RunResult bad = hunt({"-f", "sqlite", "-o", "/nonexistent-dir/h.db"});
+  EXPECT_EQ(bad.status, 1);
+  EXPECT_EQ(bad.err.find("detections"), std::string::npos) << bad.err;
 }
 
 TEST(HuntOutputs, TableShowsSummaryAndExplanations) {

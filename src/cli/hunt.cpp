@@ -25,6 +25,7 @@
 #include "sinks/detection_writer.hpp"
 #include "sinks/report.hpp"
 #include "sinks/sinks.hpp"
+#include "sinks/sqlite_sink.hpp"
 #include "sources/pipeline.hpp"
 
 namespace vigil::cli {
@@ -32,7 +33,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kFormats[] = {"table", "jsonl", "csv", "navigator"};
+constexpr const char* kFormats[] = {"table", "jsonl", "csv", "navigator", "sqlite"};
 
 struct UnitResult {
   std::vector<Detection> detections;
@@ -182,12 +183,18 @@ struct Output {
   }
 };
 
-// 0 when every output is open; else the exit status (2 bad use, 1 unwritable).
-int open_files(const std::vector<OutputSpec>& specs, std::vector<std::unique_ptr<Output>>& outputs) {
+std::unique_ptr<DetectionSink> make_sink(const Output& o, const DetectionContext& ctx, const HuntOptions& opts);
+
+// Opens every output and makes its sink, before rules are loaded or evidence
+// read, so a bad path costs nothing. `ctx` is filled in later (sinks keep a
+// reference). 0 when all are open; else the exit status (2 bad use, 1 unwritable).
+int open_outputs(const std::vector<OutputSpec>& specs, const DetectionContext& ctx, const HuntOptions& opts,
+                 std::vector<std::unique_ptr<Output>>& outputs) {
   std::set<std::string> paths;
   for (const auto& spec : specs) {
     if (std::find(std::begin(kFormats), std::end(kFormats), spec.format) == std::end(kFormats)) {
-      fmt::print(stderr, "vigil: error: unknown format '{}' (use table, jsonl, csv or navigator)\n", spec.format);
+      fmt::print(stderr, "vigil: error: unknown format '{}' (use table, jsonl, csv, navigator or sqlite)\n",
+                 spec.format);
       return 2;
     }
     const bool to_stdout = spec.path.empty() || spec.path == "-";
@@ -197,8 +204,22 @@ int open_files(const std::vector<OutputSpec>& specs, std::vector<std::unique_ptr
     }
     auto out = std::make_unique<Output>();
     out->spec = spec;
-    out->file = open_output(spec.path);
-    if (!out->file) return 1;
+    if (spec.format == "sqlite") {
+      if (to_stdout) {
+        fmt::print(stderr, "vigil: error: the sqlite format needs a file: -f sqlite -o FILE\n");
+        return 2;
+      }
+      std::string error;
+      out->sink = make_sqlite_sink(spec.path, ctx, &error);
+      if (!out->sink) {
+        fmt::print(stderr, "vigil: error: {}\n", error);
+        return 1;
+      }
+    } else {
+      out->file = open_output(spec.path);
+      if (!out->file) return 1;
+      out->sink = make_sink(*out, ctx, opts);
+    }
     outputs.push_back(std::move(out));
   }
   return 0;
@@ -241,7 +262,8 @@ int run_hunt(const HuntOptions& o) {
   std::vector<OutputSpec> specs = o.outputs;
   if (specs.empty()) specs.push_back({"table", ""});
   std::vector<std::unique_ptr<Output>> outputs;
-  if (const int status = open_files(specs, outputs)) return status;
+  DetectionContext dctx{nullptr, nullptr};
+  if (const int status = open_outputs(specs, dctx, o, outputs)) return status;
 
   auto map = load_field_map(o.common);
   if (!map) return 2;
@@ -273,8 +295,8 @@ int run_hunt(const HuntOptions& o) {
     if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
   }
 
-  const DetectionContext dctx{&rules->rules(), &sources};
-  for (auto& out : outputs) out->sink = make_sink(*out, dctx, o);
+  dctx.rules = &rules->rules();
+  dctx.sources = &sources;
 
   const bool show_progress =
       o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
