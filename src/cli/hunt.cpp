@@ -302,6 +302,24 @@ int run_hunt(const HuntOptions& o) {
       o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
   Progress progress(show_progress, sources.size(), total_bytes);
 
+  // Correlations see every detection of the rules they refer to, even rules a
+  // filter or `generate: false` keeps out of the output.
+  std::vector<sigma::RuleProblem> correlation_problems;
+  sigma::CorrelationEngine correlations(rules->correlations(), rules->correlation_rules(), rules->rules(),
+                                        &correlation_problems);
+  correlations.set_sources(&sources);
+  for (const auto& p : correlation_problems)
+    if (!o.common.quiet) fmt::print(stderr, "vigil: warning: rule: {}\n", p.to_string());
+  std::vector<uint8_t> keep(filters.rule_enabled.size(), 0), visible(filters.rule_enabled.size(), 0);
+  for (size_t i = 0; i < keep.size(); ++i) {
+    visible[i] = filters.rule_enabled[i] && !correlations.hidden(uint32_t(i));
+    keep[i] = visible[i];
+  }
+  for (const auto& c : rules->correlations())
+    for (const auto& ref : c.rules)
+      for (size_t i = 0; i < rules->rules().size(); ++i)
+        if (rules->rules()[i].id == ref || (!rules->rules()[i].name.empty() && rules->rules()[i].name == ref)) keep[i] = 1;
+
   DetectionSorter detections;
   HuntTally tally(dctx);
   StoryBuilder stories(rules->rules(), Attack::builtin());
@@ -312,7 +330,7 @@ int run_hunt(const HuntOptions& o) {
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,
-      [&rs, &filters](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
+      [&rs, &filters, &keep](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
         UnitResult r;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           ++r.events;
@@ -323,7 +341,7 @@ int run_hunt(const HuntOptions& o) {
           Detection base;
           for (size_t i = 0; i < st.hits.size(); ++i) {
             const uint32_t rule = st.hits[i];
-            if (!filters.rule_enabled[rule]) continue;
+            if (!keep[rule]) continue;
             if (!described) {
               base.sequence = r.events;
               describe_event(ev, base);
@@ -356,8 +374,10 @@ int run_hunt(const HuntOptions& o) {
         }
         for (auto& d : r.detections) {
           d.sequence += events;  // units arrive in order: the event's global, stable position
-          tally.add(d);
-          stories.add(d);
+          if (visible[d.rule]) {
+            tally.add(d);
+            stories.add(d);
+          }
           d.links = {};
           detections.add(std::move(d));
         }
@@ -374,6 +394,32 @@ int run_hunt(const HuntOptions& o) {
   summary.files_read = queue.opened();
   summary.events = events;
   summary.bytes = bytes_done;
+
+  // Correlations run over the detections in timeline order (so file order
+  // never matters); what they find joins the visible detections, re-sorted.
+  DetectionSorter correlated;
+  DetectionSorter* final_detections = &detections;
+  if (!correlations.empty()) {
+    std::vector<Detection> found;
+    auto take = [&](std::vector<Detection>& list) {
+      for (Detection& x : list) {
+        if (!filters.rule_enabled[x.rule] || correlations.hidden(x.rule)) continue;
+        tally.add(x);
+        stories.add(x);
+        correlated.add(std::move(x));
+      }
+      list.clear();
+    };
+    const bool ok = detections.drain([&](Detection& d) {
+      correlations.add(d, found);
+      take(found);
+      if (visible[d.rule]) correlated.add(std::move(d));
+    });
+    correlations.finish(found);
+    take(found);
+    if (!ok) fmt::print(stderr, "vigil: error: temporary files for sorting detections failed; output is incomplete\n");
+    final_detections = &correlated;
+  }
   tally.fill(summary);
   summary.stories = stories.build();
   summary.reported = summary.detections;
@@ -384,7 +430,7 @@ int run_hunt(const HuntOptions& o) {
   };
   if (o.dedup) {
     Deduplicator dedup;
-    sort_failed = !detections.drain([&](Detection& d) {
+    sort_failed = !final_detections->drain([&](Detection& d) {
       d.story = stories.story_of(d.sequence);
       dedup.add(std::move(d));
     });
@@ -395,7 +441,7 @@ int run_hunt(const HuntOptions& o) {
   } else {
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     for (auto& out : outputs) out->sink->begin(summary);
-    sort_failed = !detections.drain([&](Detection& d) {
+    sort_failed = !final_detections->drain([&](Detection& d) {
       d.story = stories.story_of(d.sequence);
       emit_all(d);
     });

@@ -137,7 +137,7 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
     have_previous = true;
 
     if (merged["correlation"] || merged["filter"]) {
-      out.other.push_back(merged);
+      out.other.push_back({index, merged, path});
       continue;
     }
     Rule r;

@@ -50,7 +50,12 @@ struct RuleProblem {
 // documents are returned in `other` for the stages that handle them.
 struct RuleFile {
   std::vector<Rule> rules;
-  std::vector<YAML::Node> other;  // correlation / filter documents
+  struct Other {
+    int document;
+    YAML::Node node;
+    std::string path;
+  };
+  std::vector<Other> other;  // correlation / filter documents
   std::vector<RuleProblem> problems;
 };
 RuleFile parse_rule_file(const std::string& path, const std::string& text);

@@ -19,7 +19,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 8;
+constexpr uint32_t kFormat = 9;
 
 class Writer {
  public:
@@ -327,6 +327,14 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   w.u32s(rs.provider_only_);
   w.u32s(rs.any_windows_);
   w.u32s(rs.non_windows_);
+  // Correlations as their YAML (few and small): parsed again on load.
+  w.u32(static_cast<uint32_t>(rs.correlations_.size()));
+  for (size_t i = 0; i < rs.correlations_.size(); ++i) {
+    w.u32(rs.correlation_rules_[i]);
+    w.str(rs.correlations_[i].meta.path);
+    w.u32(static_cast<uint32_t>(rs.correlations_[i].meta.document));
+    w.str(rs.correlation_yaml_[i]);
+  }
   w.u64(rs.prefilter_.id_count_);
   w.u32(static_cast<uint32_t>(rs.prefilter_.by_field_.size()));
   for (const auto& [field, db] : rs.prefilter_.by_field_) {
@@ -464,6 +472,29 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   check_variants(fresh.provider_only_);
   check_variants(fresh.any_windows_);
   check_variants(fresh.non_windows_);
+  const uint32_t correlation_count = rd.count(12);
+  for (uint32_t k = 0; k < correlation_count && rd.ok(); ++k) {
+    const uint32_t meta = rd.u32();
+    std::string path = rd.str();
+    const int document = static_cast<int>(rd.u32());
+    std::string yaml = rd.str();
+    if (!rd.ok() || meta >= rule_count) {
+      rd.fail();
+      break;
+    }
+    Correlation c;
+    std::string field, error;
+    try {
+      if (!parse_correlation(YAML::Load(yaml), c, &field, &error)) rd.fail();
+    } catch (const YAML::Exception&) {
+      rd.fail();
+    }
+    c.meta.path = std::move(path);
+    c.meta.document = document;
+    fresh.correlation_rules_.push_back(meta);
+    fresh.correlations_.push_back(std::move(c));
+    fresh.correlation_yaml_.push_back(std::move(yaml));
+  }
   fresh.prefilter_.id_count_ = rd.u64();
   if (fresh.prefilter_.id_count_ > (1u << 28)) rd.fail();
   for (const Atom& a : fresh.atoms_)
@@ -497,6 +528,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.provider_only_ = std::move(fresh.provider_only_);
   rs.any_windows_ = std::move(fresh.any_windows_);
   rs.non_windows_ = std::move(fresh.non_windows_);
+  rs.correlations_ = std::move(fresh.correlations_);
+  rs.correlation_rules_ = std::move(fresh.correlation_rules_);
+  rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);
   std::swap(rs.prefilter_.by_field_, fresh.prefilter_.by_field_);
   std::swap(rs.prefilter_.keyword_, fresh.prefilter_.keyword_);
   std::swap(rs.prefilter_.regex_by_field_, fresh.prefilter_.regex_by_field_);

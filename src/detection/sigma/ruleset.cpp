@@ -165,12 +165,13 @@ bool compile_condition(ProgramBuilder& b, const Condition& c, const std::map<std
   return false;
 }
 
-bool compile_program(const YAML::Node& detection, const std::map<std::string, std::string>& renames,
-                     const Placeholders& ph, const std::function<uint32_t(Atom&&)>& intern_atom, Program& p,
-                     std::string* field, std::string* error, std::vector<std::string>* warnings) {
-  ProgramBuilder b(p, renames, ph, intern_atom);
+// Compiles one detection section (search identifiers and condition) into the
+// builder's program; `root` is its condition's node. `selections` (optional)
+// receives the identifiers and their nodes, in rule order.
+bool compile_detection(ProgramBuilder& b, const YAML::Node& detection, uint32_t& root,
+                       std::vector<std::pair<std::string, uint32_t>>* selections, std::string* field,
+                       std::string* error) {
   std::map<std::string, uint32_t> ids;
-  p.selections.clear();
   YAML::Node condition;
   for (const auto& kv : detection) {
     const std::string name = kv.first.as<std::string>();
@@ -186,9 +187,8 @@ bool compile_program(const YAML::Node& detection, const std::map<std::string, st
       return false;
     }
     ids[name] = n;
-    p.selections.emplace_back(name, n);
+    if (selections) selections->emplace_back(name, n);
   }
-  if (warnings) warnings->insert(warnings->end(), b.warnings.begin(), b.warnings.end());
   std::vector<std::string> texts;
   if (condition.IsScalar()) {
     texts.push_back(condition.Scalar());
@@ -228,7 +228,31 @@ bool compile_program(const YAML::Node& detection, const std::map<std::string, st
     }
     roots.push_back(n);
   }
-  p.root = b.group(Expr::Op::Or, roots);
+  root = b.group(Expr::Op::Or, roots);
+  return true;
+}
+
+// A rule's program: its own detection, and for each filter that names it,
+// `and not (filter)` (the Sigma meta-filter semantics).
+bool compile_program(const YAML::Node& detection, const std::vector<const YAML::Node*>& filters,
+                     const std::map<std::string, std::string>& renames, const Placeholders& ph,
+                     const std::function<uint32_t(Atom&&)>& intern_atom, Program& p, std::string* field,
+                     std::string* error, std::vector<std::string>* warnings) {
+  ProgramBuilder b(p, renames, ph, intern_atom);
+  p.selections.clear();
+  uint32_t root;
+  if (!compile_detection(b, detection, root, &p.selections, field, error)) return false;
+  for (const YAML::Node* f : filters) {
+    uint32_t filter_root;
+    std::string f_field;
+    if (!compile_detection(b, *f, filter_root, nullptr, &f_field, error)) {
+      *field = "filter " + f_field;
+      return false;
+    }
+    root = b.group(Expr::Op::And, {root, b.node(Expr::Op::Not, filter_root)});
+  }
+  if (warnings) warnings->insert(warnings->end(), b.warnings.begin(), b.warnings.end());
+  p.root = root;
   return true;
 }
 
@@ -253,8 +277,10 @@ uint32_t RuleSet::atom_index(Atom&& atom) {
   return id;
 }
 
-bool RuleSet::compile(Rule& rule, uint32_t index, std::string* field, std::string* error,
-                      std::vector<std::string>* warnings) {
+bool RuleSet::compile(Rule& rule, uint32_t index, const std::vector<const Filter*>& filters, std::string* field,
+                      std::string* error, std::vector<std::string>* warnings) {
+  std::vector<const YAML::Node*> filter_detections;
+  for (const Filter* f : filters) filter_detections.push_back(&f->detection);
   std::vector<const EventSource*> sources;
   const auto scope = options_.logsources->lookup(rule.logsource, sources);
   auto intern_atom = [this](Atom&& a) { return atom_index(std::move(a)); };
@@ -268,8 +294,8 @@ bool RuleSet::compile(Rule& rule, uint32_t index, std::string* field, std::strin
     auto it = programs.find(key);
     if (it == programs.end()) {
       Program p;
-      if (!compile_program(rule.detection, renames, options_.placeholders, intern_atom, p, field, error,
-                           programs.empty() ? warnings : nullptr))
+      if (!compile_program(rule.detection, filter_detections, renames, options_.placeholders, intern_atom, p, field,
+                           error, programs.empty() ? warnings : nullptr))
         return false;
       it = programs.emplace(key, std::move(p)).first;
     }
@@ -447,35 +473,127 @@ void RuleSet::derive_trigger_lists() {
 }
 
 size_t RuleSet::add_text(const std::string& name, const std::string& text) {
-  return add_parsed(parse_rule_file(name, text));
+  std::vector<RuleFile> files;
+  files.push_back(parse_rule_file(name, text));
+  return add_parsed(std::move(files));
 }
 
-size_t RuleSet::add_parsed(RuleFile&& file) {
-  problems_.insert(problems_.end(), file.problems.begin(), file.problems.end());
-  size_t added = 0;
-  for (Rule& r : file.rules) {
-    std::string field, error;
-    std::vector<std::string> warnings;
-    const uint32_t index = static_cast<uint32_t>(rules_.size());
-    if (!compile(r, index, &field, &error, &warnings)) {
-      problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, field, error});
-      continue;
+size_t RuleSet::add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&& filter_files) {
+  // Filters first, from every file, so that file order never matters.
+  std::vector<Filter> filters;
+  auto collect = [&](RuleFile& file, bool filters_only) {
+    for (auto& o : file.other) {
+      if (!o.node["filter"]) continue;
+      Filter f;
+      try {
+        f.title = o.node["title"] ? o.node["title"].as<std::string>() : "";
+        f.id = o.node["id"] ? o.node["id"].as<std::string>() : "";
+        const YAML::Node fl = o.node["filter"];
+        const YAML::Node rules = fl["rules"];
+        if (rules && rules.IsScalar()) f.rules.push_back(rules.Scalar());
+        else if (rules && rules.IsSequence())
+          for (const auto& r : rules) f.rules.push_back(r.as<std::string>());
+        YAML::Node det(YAML::NodeType::Map);
+        for (const auto& kv : fl)
+          if (kv.first.as<std::string>() != "rules") det[kv.first] = kv.second;
+        f.detection = det;
+      } catch (const YAML::Exception& e) {
+        problems_.push_back({o.path, o.document, f.id, "filter", fmt::format("unexpected YAML structure: {}", e.what())});
+        continue;
+      }
+      f.path = o.path;
+      f.document = o.document;
+      const std::string who = f.id.empty() ? f.title : f.id;
+      if (f.rules.empty()) {
+        problems_.push_back({f.path, f.document, who, "filter.rules", "must name the rules it applies to"});
+        continue;
+      }
+      if (!f.detection["condition"]) {
+        problems_.push_back({f.path, f.document, who, "filter.condition", "missing"});
+        continue;
+      }
+      filters.push_back(std::move(f));
     }
-    for (auto& w : warnings) problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, "", w, true});
-    r.detection = YAML::Node();  // compiled: the YAML is no longer needed
-    rules_.push_back(std::move(r));
-    ++added;
+    if (filters_only && !file.rules.empty())
+      problems_.push_back({file.rules.front().path, 0, "", "",
+                           fmt::format("{} rule(s) in a --filters file ignored: only filter documents are used there",
+                                       file.rules.size()),
+                           true});
+  };
+  for (RuleFile& f : files) collect(f, false);
+  for (RuleFile& f : filter_files) collect(f, true);
+  std::unordered_map<std::string, std::vector<size_t>> filters_by_ref;
+  for (size_t i = 0; i < filters.size(); ++i)
+    for (const auto& r : filters[i].rules) filters_by_ref[r].push_back(i);
+
+  size_t added = 0;
+  for (RuleFile& file : files) {
+    problems_.insert(problems_.end(), file.problems.begin(), file.problems.end());
+    for (Rule& r : file.rules) {
+      std::vector<const Filter*> mine;
+      for (const std::string* ref : {&r.id, &r.name}) {
+        if (ref->empty()) continue;
+        auto it = filters_by_ref.find(*ref);
+        if (it == filters_by_ref.end()) continue;
+        for (size_t i : it->second)
+          if (std::find(mine.begin(), mine.end(), &filters[i]) == mine.end()) {
+            mine.push_back(&filters[i]);
+            filters[i].used = true;
+          }
+      }
+      std::string field, error;
+      std::vector<std::string> warnings;
+      const uint32_t index = static_cast<uint32_t>(rules_.size());
+      if (!compile(r, index, mine, &field, &error, &warnings)) {
+        problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, field, error});
+        continue;
+      }
+      for (auto& w : warnings) problems_.push_back({r.path, r.document, r.id.empty() ? r.title : r.id, "", w, true});
+      r.detection = YAML::Node();  // compiled: the YAML is no longer needed
+      rules_.push_back(std::move(r));
+      ++added;
+    }
   }
-  for (const YAML::Node& other : file.other) {
-    (void)other;  // correlation and filter rules are applied by the correlation stage
+  for (const Filter& f : filters) {
+    // Say which names matched nothing: a typo would silently keep the noise.
+    for (const auto& ref : f.rules) {
+      bool found = false;
+      for (const Rule& r : rules_)
+        if (r.id == ref || (!r.name.empty() && r.name == ref)) found = true;
+      if (!found)
+        problems_.push_back({f.path, f.document, f.id.empty() ? f.title : f.id, "filter.rules",
+                             fmt::format("`{}` names no loaded rule", ref), true});
+    }
+  }
+
+  // Correlations, once every rule they may name is known.
+  for (RuleFile& file : files) {
+    for (auto& o : file.other) {
+      if (!o.node["correlation"]) continue;
+      Correlation c;
+      std::string field, error;
+      if (!parse_correlation(o.node, c, &field, &error)) {
+        problems_.push_back({o.path, o.document, c.meta.id.empty() ? c.meta.title : c.meta.id, field, error});
+        continue;
+      }
+      c.meta.path = o.path;
+      c.meta.document = o.document;
+      correlation_rules_.push_back(static_cast<uint32_t>(rules_.size()));
+      rules_.push_back(c.meta);
+      correlations_.push_back(std::move(c));
+      YAML::Emitter out;
+      out << o.node;
+      correlation_yaml_.push_back(out.c_str());
+      ++added;
+    }
   }
   return added;
 }
 
-size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
+size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vector<std::string>& filter_paths) {
   std::vector<RuleProblem> read_problems;
   std::vector<std::string> files;
-  for (const auto& p : paths) {
+  auto walk = [&](const std::string& p, std::vector<std::string>& files) {
     std::error_code ec;
     if (fs::is_directory(p, ec)) {
       for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
@@ -489,9 +607,17 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
     } else {
       read_problems.push_back({p, 0, "", "", "no such file or directory"});
     }
-  }
+  };
+  for (const auto& p : paths) walk(p, files);
   std::sort(files.begin(), files.end());
   files.erase(std::unique(files.begin(), files.end()), files.end());
+  // Files of --filters come after the rule files; only their filters are used.
+  std::vector<std::string> filter_files;
+  for (const auto& p : filter_paths) walk(p, filter_files);
+  std::sort(filter_files.begin(), filter_files.end());
+  filter_files.erase(std::unique(filter_files.begin(), filter_files.end()), filter_files.end());
+  const size_t rule_file_total = files.size();
+  files.insert(files.end(), filter_files.begin(), filter_files.end());
   // Reading thousands of small files is mostly system calls: spread them over
   // the threads too (the cache key needs every file's content).
   unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -510,12 +636,15 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
   }
   std::vector<std::pair<std::string, std::string>> contents;
   contents.reserve(files.size());
+  size_t rule_file_count = 0;
   for (size_t i = 0; i < files.size(); ++i) {
     if (!readable[i]) {
       read_problems.push_back({files[i], 0, "", "", "cannot read"});
       continue;
     }
-    contents.emplace_back(files[i], std::move(texts[i]));
+    // The cache key covers each file's role too: "filters:" marks --filters files.
+    contents.emplace_back(i < rule_file_total ? files[i] : "filters:" + files[i], std::move(texts[i]));
+    if (i < rule_file_total) ++rule_file_count;
   }
 
   from_cache_ = false;
@@ -532,13 +661,17 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
     std::atomic<size_t> next{0};
     auto work = [&] {
       for (size_t i; (i = next.fetch_add(1)) < contents.size();)
-        parsed[i] = parse_rule_file(contents[i].first, contents[i].second);
+        parsed[i] = parse_rule_file(i < rule_file_count ? contents[i].first : contents[i].first.substr(8),
+                                    contents[i].second);
     };
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
-    for (RuleFile& f : parsed) add_parsed(std::move(f));
+    std::vector<RuleFile> filter_files(std::make_move_iterator(parsed.begin() + ptrdiff_t(rule_file_count)),
+                                       std::make_move_iterator(parsed.end()));
+    parsed.resize(rule_file_count);
+    add_parsed(std::move(parsed), std::move(filter_files));
     finalize();
     if (cacheable) RuleCache::save(*this, RuleCache::path(options_.cache_dir, key), key);
   }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "detection/logsource_map.hpp"
+#include "detection/sigma/correlation.hpp"
 #include "detection/sigma/pattern.hpp"
 #include "detection/sigma/prefilter.hpp"
 #include "detection/sigma/rule.hpp"
@@ -59,9 +60,12 @@ class RuleSet {
 
   // Loads every *.yml / *.yaml under the paths (files or directories). Unusable
   // rules are skipped and listed in problems(); returns the number of rules added.
-  // Meant to be called once, on an empty set: it may take the whole compiled set
-  // from the cache.
-  size_t load_paths(const std::vector<std::string>& paths);
+  // Filter documents (Sigma meta filters) found anywhere apply to the rules they
+  // name; `filter_paths` adds files whose filter documents only are used (an
+  // organisation's exclusions, kept apart from the rules). Correlation
+  // documents become correlations() with a meta rule each. Meant to be called
+  // once, on an empty set: it may take the whole compiled set from the cache.
+  size_t load_paths(const std::vector<std::string>& paths, const std::vector<std::string>& filter_paths = {});
   // True when the last load_paths came from the cache.
   bool loaded_from_cache() const { return from_cache_; }
   // Loads rules from YAML text (for tests and embedded packs). Not after a
@@ -69,6 +73,10 @@ class RuleSet {
   size_t load_text(const std::string& name, const std::string& text);
 
   const std::vector<Rule>& rules() const { return rules_; }
+  // Correlation rules, and the index in rules() of each one's meta rule (a rule
+  // with no detection of its own, that stands for the correlation's results).
+  const std::vector<Correlation>& correlations() const { return correlations_; }
+  const std::vector<uint32_t>& correlation_rules() const { return correlation_rules_; }
   const std::vector<RuleProblem>& problems() const { return problems_; }
   const std::vector<Atom>& atoms() const { return atoms_; }
   const std::vector<Variant>& variants() const { return variants_; }
@@ -99,10 +107,21 @@ class RuleSet {
   }
 
  private:
-  bool compile(Rule& rule, uint32_t index, std::string* field, std::string* error, std::vector<std::string>* warnings);
+  struct Filter {
+    std::string title, id, path;
+    int document = 0;
+    std::vector<std::string> rules;  // ids or names
+    YAML::Node detection;            // selections and condition
+    bool used = false;
+  };
+  bool compile(Rule& rule, uint32_t index, const std::vector<const Filter*>& filters, std::string* field,
+               std::string* error, std::vector<std::string>* warnings);
   uint32_t atom_index(Atom&& atom);
   size_t add_text(const std::string& name, const std::string& text);
-  size_t add_parsed(RuleFile&& file);
+  // Compiles parsed files: filters first (from any of them, and from
+  // `filter_files`), then rules with the filters that name them, then
+  // correlations.
+  size_t add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&& filter_files = {});
   // Builds the prefilter and each variant's trigger set; run after loading.
   void finalize();
   void build_trigger_index();
@@ -118,6 +137,9 @@ class RuleSet {
   std::unordered_map<std::string, uint32_t> atom_ids_;
   std::vector<Variant> variants_;
   Prefilter prefilter_;
+  std::vector<Correlation> correlations_;
+  std::vector<uint32_t> correlation_rules_;
+  std::vector<std::string> correlation_yaml_;  // each correlation's document, for the cache
 
   struct ChannelIndex {
     std::unordered_map<uint32_t, std::vector<uint32_t>> by_event_id;
