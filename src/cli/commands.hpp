@@ -23,6 +23,7 @@ int run_dump(const DumpOptions& options);
 
 struct RuleOptions {
   std::vector<std::string> rule_paths;  // empty: the rule pack shipped with Vigil
+  std::vector<std::string> filter_paths;  // Sigma filter files kept apart from the rules (--filters)
   std::string mapping;                  // logsource mapping file; empty: built-in
   std::vector<std::string> placeholder_files;
   bool no_cache = false;

@@ -41,6 +41,10 @@ int main(int argc, char** argv) {
     cmd->add_option("-r,--rules", r.rule_paths,
                     "Sigma rule file or directory (repeat -r for more); default: the rule pack shipped with Vigil")
         ->allow_extra_args(false);
+    cmd->add_option("--filters", r.filter_paths,
+                    "Sigma filter file or directory (an organisation's exclusions, applied to the rules they name); "
+                    "repeatable")
+        ->allow_extra_args(false);
     cmd->add_option("--mapping", r.mapping, "Logsource mapping file (format of data/logsources.yaml)");
     cmd->add_option("--placeholders", r.placeholder_files,
                     "YAML map of placeholder name to values, for rules using |expand; repeatable")

@@ -57,7 +57,8 @@ std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o) {
     }
   }
   auto rules = std::make_unique<sigma::RuleSet>(std::move(ro));
-  rules->load_paths(o.rule_paths.empty() ? std::vector<std::string>{default_rule_pack()} : o.rule_paths);
+  rules->load_paths(o.rule_paths.empty() ? std::vector<std::string>{default_rule_pack()} : o.rule_paths,
+                    o.filter_paths);
   return rules;
 }
 
