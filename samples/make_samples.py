@@ -132,14 +132,40 @@ def nxlog(ts, eid, host, message, data, keywords="0x8020000000000000", provider=
     ev.update(data)
     return ev
 
+def failed_logon(ts, user, ip, workstation):
+    return nxlog(ts, 4625, DC, "An account failed to log on.",
+                 {"TargetUserName": user, "TargetDomainName": "ACME", "LogonType": "3", "Status": "0xc000006d",
+                  "IpAddress": ip, "WorkstationName": workstation}, "0x8010000000000000")
+
+def network_logon(ts, host, user, logon_id, ip="10.20.7.31", workstation="WS-ENG-07"):
+    return nxlog(ts, 4624, host, "An account was successfully logged on.",
+                 {"TargetUserName": user, "TargetDomainName": "ACME", "LogonType": "3",
+                  "TargetLogonId": logon_id, "IpAddress": ip, "WorkstationName": workstation,
+                  "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM"})
+
+PLM = "PLM01.corp.acme-defense.example"
+HR = "HR-APP02.corp.acme-defense.example"
+
 security_events = [
-    nxlog("2026-03-10T09:11:58.221Z", 4625, DC, "An account failed to log on.",
-          {"TargetUserName": "svc-backup", "TargetDomainName": "ACME", "LogonType": "3", "Status": "0xc000006d",
-           "IpAddress": "10.20.7.31", "WorkstationName": "WS-ENG-07"}, "0x8010000000000000"),
-    nxlog("2026-03-10T09:12:01.903Z", 4624, DC, "An account was successfully logged on.",
-          {"TargetUserName": "svc-backup", "TargetDomainName": "ACME", "LogonType": "3",
-           "TargetLogonId": "0x1d214f", "IpAddress": "10.20.7.31", "WorkstationName": "WS-ENG-07",
-           "LogonProcessName": "NtLmSsp ", "AuthenticationPackageName": "NTLM"}),
+    # Ordinary: a user mistypes a new password twice, then logs on; an IT admin
+    # logs on to two servers. Neither is a correlation.
+    failed_logon("2026-03-10T08:41:12.118Z", "j.harlow", "10.20.7.31", "WS-ENG-07"),
+    failed_logon("2026-03-10T08:41:20.604Z", "j.harlow", "10.20.7.31", "WS-ENG-07"),
+    network_logon("2026-03-10T08:41:31.877Z", DC, "j.harlow", "0x1b0a11"),
+    network_logon("2026-03-10T08:47:02.310Z", FS, "it.tperez", "0x2a1b44", "10.20.3.12", "IT-LAP-03"),
+    network_logon("2026-03-10T08:49:40.512Z", PLM, "it.tperez", "0x3c2e05", "10.20.3.12", "IT-LAP-03"),
+    # The intrusion: password guessing against svc-backup until it works...
+    failed_logon("2026-03-10T09:11:40.015Z", "svc-backup", "10.20.7.31", "WS-ENG-07"),
+    failed_logon("2026-03-10T09:11:44.730Z", "svc-backup", "10.20.7.31", "WS-ENG-07"),
+    failed_logon("2026-03-10T09:11:49.402Z", "svc-backup", "10.20.7.31", "WS-ENG-07"),
+    failed_logon("2026-03-10T09:11:53.861Z", "svc-backup", "10.20.7.31", "WS-ENG-07"),
+    failed_logon("2026-03-10T09:11:58.221Z", "svc-backup", "10.20.7.31", "WS-ENG-07"),
+    network_logon("2026-03-10T09:12:01.903Z", DC, "svc-backup", "0x1d214f"),
+    # ... then the stolen account fans out over the network (events forwarded
+    # from each server's Security log through the same collector).
+    network_logon("2026-03-10T09:14:10.442Z", FS, "svc-backup", "0x4d11a0"),
+    network_logon("2026-03-10T09:15:30.087Z", PLM, "svc-backup", "0x51c7e2"),
+    network_logon("2026-03-10T09:16:02.659Z", HR, "svc-backup", "0x39f0b7"),
     nxlog("2026-03-10T09:13:06.001Z", 4688, DC, "A new process has been created.",
           {"NewProcessName": "C:\\Windows\\System32\\ntdsutil.exe",
            "CommandLine": "ntdsutil  \"ac i ntds\" ifm \"create full C:\\Windows\\Temp\\pro\" q q",

@@ -31,6 +31,8 @@ struct PackRule {
   YAML::Node doc;
   std::string id, title, level;
   std::vector<std::string> tags;
+  bool correlation = false;
+  std::vector<YAML::Node> blocks;  // a correlation's building blocks (named, reported only through it)
 };
 
 std::vector<std::string> strings(const YAML::Node& n) {
@@ -40,7 +42,9 @@ std::vector<std::string> strings(const YAML::Node& n) {
   return out;
 }
 
-// Every rule file of the pack, in path order. One rule per file.
+// Every rule file of the pack, in path order. One rule per file, except
+// correlation files: the correlation first, then the named building blocks
+// (rules and correlations) that only it reports.
 std::vector<PackRule> pack_rules() {
   std::vector<fs::path> files;
   for (const auto& e : fs::recursive_directory_iterator(kRepo / "rules")) {
@@ -51,11 +55,17 @@ std::vector<PackRule> pack_rules() {
   std::vector<PackRule> out;
   for (const auto& f : files) {
     const std::vector<YAML::Node> docs = YAML::LoadAllFromFile(f.string());
-    EXPECT_EQ(docs.size(), 1u) << f << ": one rule per file";
     if (docs.empty()) continue;
     PackRule r;
     r.file = f;
     r.doc = docs.front();
+    r.correlation = bool(r.doc["correlation"]);
+    EXPECT_TRUE(docs.size() == 1 || r.correlation) << f << ": one rule per file";
+    for (size_t i = 1; i < docs.size(); ++i) {
+      EXPECT_TRUE(docs[i]["name"]) << f << ": a building block needs the name its correlation uses";
+      EXPECT_FALSE(docs[i]["level"]) << f << ": a building block is never reported, so it has no level";
+      r.blocks.push_back(docs[i]);
+    }
     r.id = r.doc["id"] ? r.doc["id"].as<std::string>() : "";
     r.title = r.doc["title"] ? r.doc["title"].as<std::string>() : "";
     r.level = r.doc["level"] ? r.doc["level"].as<std::string>() : "";
@@ -141,9 +151,11 @@ const char* kOrdinaryMarkers[] = {
 TEST(RulePack, LoadsWithoutAnyProblem) {
   const auto rules = pack_rules();
   ASSERT_FALSE(rules.empty());
+  size_t documents = 0;
+  for (const auto& x : rules) documents += 1 + x.blocks.size();
   const RunResult r = run_vigil({"rules", "check", "-r", (kRepo / "rules").string()});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find(std::to_string(rules.size()) + " usable, 0 refused, 0 with warnings"), std::string::npos)
+  EXPECT_NE(r.out.find(std::to_string(documents) + " usable, 0 refused, 0 with warnings"), std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("refused  "), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("warning  "), std::string::npos) << r.out;
@@ -181,10 +193,20 @@ TEST(RulePack, EveryRuleFollowsThePackConventions) {
     }
     EXPECT_GE(n_tactics, 1u);
     EXPECT_GE(n_techniques, 1u);
-    ASSERT_TRUE(r.doc["logsource"] && r.doc["logsource"].IsMap());
-    EXPECT_EQ(r.doc["logsource"]["product"].as<std::string>(""), "windows");
-    ASSERT_TRUE(r.doc["detection"] && r.doc["detection"].IsMap());
-    EXPECT_TRUE(r.doc["detection"]["condition"]);
+    for (const YAML::Node& block : r.blocks) {
+      const std::string id = block["id"] ? block["id"].as<std::string>() : "";
+      EXPECT_TRUE(std::regex_match(id, uuid4)) << "building block id must be a lower-case UUID v4: " << id;
+      EXPECT_TRUE(ids.insert(id).second) << "duplicate id " << id;
+    }
+    if (r.correlation) {
+      ASSERT_TRUE(r.doc["correlation"].IsMap());
+      EXPECT_EQ(*fs::relative(r.file, kRepo / "rules" / "windows").begin(), "correlation");
+    } else {
+      ASSERT_TRUE(r.doc["logsource"] && r.doc["logsource"].IsMap());
+      EXPECT_EQ(r.doc["logsource"]["product"].as<std::string>(""), "windows");
+      ASSERT_TRUE(r.doc["detection"] && r.doc["detection"].IsMap());
+      EXPECT_TRUE(r.doc["detection"]["condition"]);
+    }
     EXPECT_FALSE(strings(r.doc["falsepositives"]).empty());
     EXPECT_TRUE(r.level == "informational" || r.level == "low" || r.level == "medium" || r.level == "high" ||
                 r.level == "critical")
@@ -312,4 +334,43 @@ TEST(RulePack, AttackCorpusDetectionsAreTheKnownOnes) {
   }
   EXPECT_EQ(got, expected);
   EXPECT_TRUE(cleared_files.count("Defense Evasion/DE_1102_security_log_cleared.evtx"));
+}
+
+TEST(RulePack, CorrelationsFindTheIntrusionNotTheOrdinaryActivity) {
+  // The samples hold, besides the intrusion, a user who mistypes a password
+  // twice before logging on, and an administrator who logs on to two servers:
+  // below every threshold. The intrusion crosses each one once.
+  const RunResult r = run_vigil({"hunt", "-r", (kRepo / "rules").string(), "-f", "jsonl", "-q",
+                                 (kRepo / "samples").string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::map<std::string, std::string> group_of;  // correlation title -> its group, as JSON
+  std::set<std::string> titles;
+  simdjson::dom::parser parser;
+  for (const std::string& line : detection_lines(r.out)) {
+    simdjson::dom::object d;
+    ASSERT_EQ(parser.parse(line).get(d), simdjson::SUCCESS);
+    const std::string title = string_at(d, "rule_title");
+    titles.insert(title);
+    simdjson::dom::object c;
+    if (d.at_key("correlation").get(c) == simdjson::SUCCESS) {
+      EXPECT_FALSE(group_of.count(title)) << title << " fired twice";
+      group_of[title] = simdjson::minify(c["group"]);
+    }
+  }
+  const std::map<std::string, std::string> expected = {
+      {"Many Failed Logons Then a Successful Logon for the Same Account", R"({"TargetUserName":"svc-backup"})"},
+      {"One Account Logging On to Many Hosts Within Minutes", R"({"TargetUserName":"svc-backup"})"},
+      {"Several Discovery Commands From One Process Tree Within Minutes",
+       R"({"Computer":"DC01.corp.acme-defense.example","ParentProcessGuid":"7E1A3C44-0F00-65F0-2A00-000000000B00"})"},
+      {"Password-Protected Archive Created After an Active Directory Database Snapshot",
+       R"({"Computer":"DC01.corp.acme-defense.example"})"},
+  };
+  EXPECT_EQ(group_of, expected);
+  // Building blocks are reported only through their correlations (generate: false);
+  // the rules a `generate: true` correlation names keep their own detections.
+  for (const char* block : {"Failed Logon", "Successful Network or Remote Interactive Logon",
+                            "Network Logon by a User Account", "Five Failed Logons for One Account Within Ten Minutes"})
+    EXPECT_FALSE(titles.count(block)) << block;
+  EXPECT_TRUE(titles.count("Domain Database Copied Through an Ntdsutil IFM Snapshot"));
+  EXPECT_TRUE(titles.count("Bulk Directory Query With Dsquery"));
 }

@@ -112,12 +112,12 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
     YAML::Node merged;
     const std::string action = ascii_lower(scalar(doc["action"]));
     if (action == "global") {
-      global = merge(global, doc);
+      global.reset(merge(global, doc));
       global.remove("action");
       continue;
     }
     if (action == "reset") {
-      global = YAML::Node();
+      global.reset();
       continue;
     }
     if (action == "repeat") {
@@ -125,15 +125,17 @@ RuleFile parse_rule_file(const std::string& path, const std::string& text) {
         out.problems.push_back({path, index, "", "action", "`repeat` with no previous document"});
         continue;
       }
-      merged = merge(previous, doc);
+      merged.reset(merge(previous, doc));
       merged.remove("action");
     } else if (!action.empty()) {
       out.problems.push_back({path, index, "", "action", fmt::format("unknown action `{}`", action)});
       continue;
     } else {
-      merged = merge(global, doc);
+      merged.reset(merge(global, doc));
     }
-    previous = merged;
+    // reset, not =: assigning to a defined yaml-cpp node overwrites the node it
+    // refers to, which `other` may still hold.
+    previous.reset(merged);
     have_previous = true;
 
     if (merged["correlation"] || merged["filter"]) {
