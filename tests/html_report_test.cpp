@@ -299,10 +299,14 @@ TEST(HtmlReport, FileIsSelfContained) {
     EXPECT_EQ(count(html, tag), 0u) << tag;
   EXPECT_EQ(count(html, "<link"), 1u);
   EXPECT_NE(html.find("<link rel=\"icon\" href=\"data:,\">"), std::string::npos);
-  // The policy forbids any fetch, and only the page's own (nonce'd) scripts run.
+  // The policy forbids any fetch, and only the page's own (nonce'd) scripts and styles apply.
   std::smatch csp;
-  ASSERT_TRUE(std::regex_search(html, csp, std::regex("default-src 'none'; script-src 'nonce-([0-9a-f]{32})'")));
+  ASSERT_TRUE(std::regex_search(html, csp, std::regex("default-src 'none'; script-src 'nonce-([0-9a-f]{32})'; "
+                                                      "style-src 'nonce-([0-9a-f]{32})'; img-src data:; ")));
   const std::string nonce = csp[1].str();
+  EXPECT_EQ(csp[2].str(), nonce);
+  EXPECT_EQ(count(html, "<style"), 1u);
+  EXPECT_NE(html.find("<style nonce=\"" + nonce + "\">"), std::string::npos);
 
   // Every <script> is the page's own (with the nonce) or a JSON data block,
   // and each one is closed: nothing in the data closed one early.
