@@ -8,6 +8,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev libre2-dev libvectorscan-dev libcli11-dev libfmt-dev
   libsqlite3-dev zlib1g-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
   libevtx-utils publicsuffix time python3
+  chromium
 )
 
 missing=()

@@ -24,6 +24,7 @@
 #include "sinks/detection_sorter.hpp"
 #include "sinks/detection_writer.hpp"
 #include "sinks/report.hpp"
+#include "sinks/html_report.hpp"
 #include "sinks/sinks.hpp"
 #include "sinks/sqlite_sink.hpp"
 #include "sources/pipeline.hpp"
@@ -33,7 +34,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kFormats[] = {"table", "jsonl", "csv", "navigator", "sqlite"};
+constexpr const char* kFormats[] = {"table", "jsonl", "csv", "html", "navigator", "sqlite"};
 
 struct UnitResult {
   std::vector<Detection> detections;
@@ -193,7 +194,7 @@ int open_outputs(const std::vector<OutputSpec>& specs, const DetectionContext& c
   std::set<std::string> paths;
   for (const auto& spec : specs) {
     if (std::find(std::begin(kFormats), std::end(kFormats), spec.format) == std::end(kFormats)) {
-      fmt::print(stderr, "vigil: error: unknown format '{}' (use table, jsonl, csv, navigator or sqlite)\n",
+      fmt::print(stderr, "vigil: error: unknown format '{}' (use table, jsonl, csv, html, navigator or sqlite)\n",
                  spec.format);
       return 2;
     }
@@ -235,6 +236,7 @@ std::unique_ptr<DetectionSink> make_sink(const Output& o, const DetectionContext
   }
   if (f == "jsonl") return make_jsonl_sink(o.file, ctx);
   if (f == "csv") return make_csv_sink(o.file, ctx);
+  if (f == "html") return make_html_sink(o.file, ctx);
   if (f == "navigator") return make_navigator_sink(o.file, ctx);
   return nullptr;
 }

@@ -63,9 +63,10 @@ int main(int argc, char** argv) {
       hunt_cmd
           ->add_option("-f,--format", formats,
                        "Output format, repeatable, each followed by its -o: table (default: a timeline, and a summary on "
-                       "stderr), jsonl, csv (Timesketch), navigator (ATT&CK layer), sqlite (a database; needs -o)")
+                       "stderr), jsonl, csv (Timesketch), html (a self-contained report), navigator (ATT&CK layer), sqlite (a "
+                       "database; needs -o)")
           ->allow_extra_args(false)
-          ->check(CLI::IsMember({"table", "jsonl", "csv", "navigator", "sqlite"}));
+          ->check(CLI::IsMember({"table", "jsonl", "csv", "html", "navigator", "sqlite"}));
   CLI::Option* output_opt =
       hunt_cmd->add_option("-o,--output", output_paths, "Write the preceding --format to FILE (one format may go to stdout)")
           ->allow_extra_args(false);

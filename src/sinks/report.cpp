@@ -15,7 +15,7 @@ void HuntTally::add(const Detection& d) {
   detections_ += n;
   if (d.time) {
     if (!first_ || d.time < first_) first_ = d.time;
-    last_ = std::max(last_, d.time);
+    last_ = std::max({last_, d.time, d.last_time});
   }
   const size_t nrules = ctx_.rules->size();
   if (rules_.size() < nrules) {
@@ -39,11 +39,9 @@ void HuntTally::add(const Detection& d) {
     rule_techniques_[d.rule] = std::move(t.techniques);
     rule_tags_done_[d.rule] = 1;
   }
-  // Few distinct computers in practice; a linear search on a small vector is
-  // cheaper than hashing each name.
-  auto it = std::find_if(computers_.begin(), computers_.end(), [&d](const auto& c) { return c.first == d.computer; });
-  if (it == computers_.end()) computers_.emplace_back(d.computer, n);
-  else it->second += n;
+  auto [it, fresh] = computer_index_.try_emplace(d.computer, computers_.size());
+  if (fresh) computers_.emplace_back(d.computer, 0);
+  computers_[it->second].second += n;
 }
 
 void HuntTally::fill(HuntSummary& s) const {
@@ -149,6 +147,13 @@ void append_story_json(std::string& out, const Story& s, const DetectionContext&
     append_json_string(out, tactics[size_t(s.tactics[i])].name);
   }
   out += ']';
+  key(out, "tactic_tags");
+  out += '[';
+  for (size_t i = 0; i < s.tactics.size(); ++i) {
+    if (i) out += ',';
+    append_json_string(out, tactics[size_t(s.tactics[i])].tag);
+  }
+  out += ']';
   key(out, "techniques");
   append_strings(out, s.techniques);
   out += fmt::format(",\"detections\":{}", s.detections);
@@ -234,6 +239,8 @@ void append_summary_json(std::string& out, const HuntSummary& s, const Detection
     append_json_string(out, t.id);
     key(out, "name");
     append_json_string(out, t.name);
+    key(out, "tag");
+    append_json_string(out, t.tag);
     out += fmt::format(",\"count\":{}}}", s.tactics[i].second);
   }
   out += ']';

@@ -17,7 +17,9 @@
 
 namespace vigil {
 
-// What the outputs need besides the detections themselves.
+// What the outputs need besides the detections themselves. Sinks keep a
+// reference to it: it must outlive them, and it may be filled in after they are
+// made (the hunt opens its outputs before it loads rules or finds inputs).
 struct DetectionContext {
   const std::vector<sigma::Rule>* rules;
   const std::vector<std::string>* sources;  // input paths by index
@@ -79,6 +81,7 @@ class HuntTally {
   std::array<uint64_t, 5> by_level_{};
   std::vector<RuleHits> rules_;  // by rule index, grown on demand
   std::vector<std::pair<std::string, uint64_t>> computers_;
+  std::unordered_map<std::string, size_t> computer_index_;
   std::vector<std::vector<int>> rule_tactics_;
   std::vector<std::vector<std::string>> rule_techniques_;
   std::vector<uint8_t> rule_tags_done_;
