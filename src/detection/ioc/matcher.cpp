@@ -65,6 +65,14 @@ bool text_field(std::string_view name) {
          name == "command_line" || name == "process.command_line" || name == "query" || name == "uri";
 }
 
+// ASCII lower-case of `in` into `out` (reused), returned as a view.
+std::string_view lower_into(std::string& out, std::string_view in) {
+  out.assign(in);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = char(c + 32);
+  return out;
+}
+
 }  // namespace
 
 std::string normalise_registry_key(std::string_view key) {
@@ -111,7 +119,7 @@ IndicatorIndex::IndicatorIndex(std::vector<Indicator> indicators) : indicators_(
         auto& lists = cidr_[p.family == 4 ? 0 : 1];
         auto it = std::find_if(lists.begin(), lists.end(), [&p](const auto& l) { return l.first == p.prefix; });
         if (it == lists.end()) {
-          lists.emplace_back(p.prefix, std::unordered_map<std::string, Ids>{});
+          lists.emplace_back(p.prefix, Table{});
           it = lists.end() - 1;
         }
         it->second[masked_key(p.addr, p.prefix)].push_back(i);
@@ -187,7 +195,7 @@ void IndicatorIndex::found(uint32_t i, NameId field, std::string_view value, con
   if (++n == ind.group_size) hits.push_back({i, field, std::string(value)});
 }
 
-void IndicatorIndex::lookup(const std::unordered_map<std::string, Ids>& table, const std::string& key, NameId field,
+void IndicatorIndex::lookup(const Table& table, std::string_view key, NameId field,
                             std::string_view value, const Event& ev, bool ignore_validity, Scratch& s,
                             std::vector<IndicatorHit>& hits) const {
   if (table.empty()) return;
@@ -199,11 +207,11 @@ void IndicatorIndex::lookup(const std::unordered_map<std::string, Ids>& table, c
 void IndicatorIndex::check_host(NameId field, std::string_view host, std::string_view value, const Event& ev,
                                 bool ignore_validity, Scratch& s, std::vector<IndicatorHit>& hits) const {
   if (domain_.empty() || host.empty()) return;
-  std::string h = ascii_lower(host);
-  while (!h.empty() && h.back() == '.') h.pop_back();
+  std::string_view h = lower_into(s.key, host);
+  while (!h.empty() && h.back() == '.') h.remove_suffix(1);
   // The name and each parent: a.b.evil.example, b.evil.example, evil.example, example.
   for (size_t start = 0; start < h.size();) {
-    lookup(domain_, start ? h.substr(start) : h, field, value, ev, ignore_validity, s, hits);
+    lookup(domain_, h.substr(start), field, value, ev, ignore_validity, s, hits);
     const size_t dot = h.find('.', start);
     if (dot == std::string::npos) break;
     start = dot + 1;
@@ -214,9 +222,23 @@ void IndicatorIndex::check_value(NameId field, std::string_view text, const Even
                                  std::vector<IndicatorHit>& hits) const {
   if (text.empty()) return;
   const char c0 = text[0];
+  const size_t n = text.size();
+  // One pass to learn the value's shape, so each table is tried only on values
+  // that could be in it.
+  bool all_hex = true, all_host = true, colon = false, eq = false, dot = false;
+  size_t last_sep = std::string_view::npos;
+  for (size_t i = 0; i < n; ++i) {
+    const char c = text[i];
+    const bool digit = c >= '0' && c <= '9', lower = c >= 'a' && c <= 'z', upper = c >= 'A' && c <= 'Z';
+    if (!(digit || (lower && c <= 'f') || (upper && c <= 'F'))) all_hex = false;
+    if (!(digit || lower || upper || c == '-' || c == '.' || c == '_')) all_host = false;
+    if (c == ':') colon = true;
+    else if (c == '=') eq = true;
+    else if (c == '.') dot = true;
+    else if (c == '\\' || c == '/') last_sep = i;
+  }
   // Addresses.
-  if ((!ip_.empty() || !cidr_[0].empty() || !cidr_[1].empty()) && text.size() <= 45 &&
-      ((c0 >= '0' && c0 <= '9') || text.find(':') != std::string_view::npos)) {
+  if ((!ip_.empty() || !cidr_[0].empty() || !cidr_[1].empty()) && n <= 45 && (colon || (dot && c0 >= '0' && c0 <= '9'))) {
     uint8_t fam, addr[16] = {};
     if (sigma::parse_ip(text, fam, addr)) {
       lookup(ip_, ip_key(fam, addr), field, text, ev, ignore_validity, s, hits);
@@ -227,48 +249,48 @@ void IndicatorIndex::check_value(NameId field, std::string_view text, const Even
   }
   // Hashes, alone or as Sysmon writes them: "SHA1=...,MD5=...,SHA256=...,IMPHASH=...".
   if (!hash_.empty()) {
-    const size_t n = text.size();
-    if ((n == 32 || n == 40 || n == 64 || n == 128) && is_hex(text)) {
-      lookup(hash_, ascii_lower(text), field, text, ev, ignore_validity, s, hits);
+    if (all_hex && (n == 32 || n == 40 || n == 64 || n == 128)) {
+      lookup(hash_, lower_into(s.lower, text), field, text, ev, ignore_validity, s, hits);
       return;
     }
-    if (text.find('=') != std::string_view::npos && n <= 600) {
+    if (eq && n <= 600) {
       size_t start = 0;
       while (start < n) {
         size_t end = text.find(',', start);
         if (end == std::string_view::npos) end = n;
         const std::string_view part = text.substr(start, end - start);
-        const size_t eq = part.find('=');
-        if (eq != std::string_view::npos) {
-          const std::string_view h = part.substr(eq + 1);
+        const size_t at = part.find('=');
+        if (at != std::string_view::npos) {
+          const std::string_view h = part.substr(at + 1);
           if ((h.size() == 32 || h.size() == 40 || h.size() == 64 || h.size() == 128) && is_hex(h))
-            lookup(hash_, ascii_lower(h), field, text, ev, ignore_validity, s, hits);
+            lookup(hash_, lower_into(s.lower, h), field, text, ev, ignore_validity, s, hits);
         }
         start = end + 1;
       }
     }
   }
   // URLs, and their host.
-  if ((!url_.empty() || !domain_.empty()) && text.find("://") != std::string_view::npos && text.size() < 4096) {
+  if ((!url_.empty() || !domain_.empty()) && colon && last_sep != std::string_view::npos && n < 4096 &&
+      text.find("://") != std::string_view::npos) {
     if (!url_.empty()) lookup(url_, normalise_url(text), field, text, ev, ignore_validity, s, hits);
     check_host(field, url_host(text), text, ev, ignore_validity, s, hits);
   }
   // A whole value that is a host name (QueryName, DestinationHostname, SNI...).
-  if (!domain_.empty() && looks_like_host(text)) check_host(field, text, text, ev, ignore_validity, s, hits);
+  if (!domain_.empty() && all_host && dot && n >= 3 && n <= 253) check_host(field, text, text, ev, ignore_validity, s, hits);
   // File names, at the end of paths or alone (OriginalFileName).
-  if (!file_.empty() && text.size() < 1024) {
-    const size_t sep = text.find_last_of("\\/");
-    lookup(file_, ascii_lower(sep == std::string_view::npos ? text : text.substr(sep + 1)), field, text, ev,
-           ignore_validity, s, hits);
+  if (!file_.empty() && dot && n < 1024) {
+    const std::string_view base = last_sep == std::string_view::npos ? text : text.substr(last_sep + 1);
+    if (base.find('.') != std::string_view::npos)
+      lookup(file_, lower_into(s.lower, base), field, text, ev, ignore_validity, s, hits);
   }
-  if (!agent_.empty()) lookup(agent_, std::string(text), field, text, ev, ignore_validity, s, hits);
-  if (!pipe_.empty() && c0 == '\\' && text.size() < 512)
+  if (!agent_.empty() && n >= 4) lookup(agent_, text, field, text, ev, ignore_validity, s, hits);
+  if (!pipe_.empty() && c0 == '\\' && n < 512)
     lookup(pipe_, normalise_pipe(text), field, text, ev, ignore_validity, s, hits);
   // Registry keys: the key and each parent key (an indicator covers its subkeys).
-  if (!regkey_.empty() && text.size() < 2048 && (c0 == 'H' || c0 == 'h' || c0 == '\\')) {
+  if (!regkey_.empty() && n < 2048 && last_sep != std::string_view::npos && (c0 == 'H' || c0 == 'h' || c0 == '\\')) {
     const std::string key = normalise_registry_key(text);
     for (size_t pos = key.size(); pos != std::string::npos && pos > 0; pos = key.rfind('\\', pos - 1)) {
-      lookup(regkey_, key.substr(0, pos), field, text, ev, ignore_validity, s, hits);
+      lookup(regkey_, std::string_view(key).substr(0, pos), field, text, ev, ignore_validity, s, hits);
       if (pos == 0) break;
     }
   }
@@ -280,13 +302,15 @@ void IndicatorIndex::match(const Event& ev, bool ignore_validity, Scratch& s, st
   s.group_seen.clear();
   for (const Field& f : ev.fields) {
     const Value& v = ev.nodes[f.node].value;
-    if (v.type == ValueType::Null) continue;
-    s.text.clear();
-    append_text(s.text, v);
-    const std::string_view text = s.text;
+    // Numbers are never addresses, hashes or names (EVTX renders hex
+    // integers, GUIDs and SIDs as text).
+    if (!v.is_string()) continue;
+    const std::string_view text = v.as_string();
     check_value(f.name, text, ev, ignore_validity, s, hits);
-    const std::string_view name = name_text(f.name);
-    if (!text_field(name)) continue;
+    if (f.name >= s.text_fields.size()) s.text_fields.resize(f.name + 1, -1);
+    int8_t& is_text = s.text_fields[f.name];
+    if (is_text < 0) is_text = text_field(name_text(f.name)) ? 1 : 0;
+    if (!is_text) continue;
     // Command lines and scripts: substrings, and host names inside them.
     if (substring_db_ && s.hs) {
       struct Ctx {
@@ -305,7 +329,8 @@ void IndicatorIndex::match(const Event& ev, bool ignore_validity, Scratch& s, st
     if (domains_in_text_) {
       // Host-like tokens: runs of host characters holding a dot.
       size_t i = 0;
-      const std::string copy(text);  // check_host may reuse s.text
+      s.copy.assign(text);
+      const std::string& copy = s.copy;
       while (i < copy.size()) {
         while (i < copy.size() && !host_char(copy[i])) ++i;
         size_t j = i;

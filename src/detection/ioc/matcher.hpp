@@ -40,7 +40,8 @@ class IndicatorIndex {
   // Per-thread scratch space.
   struct Scratch {
     hs_scratch_t* hs = nullptr;
-    std::string text, lower;
+    std::string text, lower, key, copy;
+    std::vector<int8_t> text_fields;  // by NameId: a command-line-like field (-1 unknown)
     std::vector<std::pair<uint32_t, uint32_t>> found;  // (indicator, hit index) of this event
     std::unordered_map<uint32_t, uint32_t> group_seen;
     ~Scratch();
@@ -55,9 +56,15 @@ class IndicatorIndex {
 
  private:
   using Ids = std::vector<uint32_t>;
+  // Looked up by string_view: no allocation per event value.
+  struct Hash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using Table = std::unordered_map<std::string, Ids, Hash, std::equal_to<>>;
   void found(uint32_t indicator, NameId field, std::string_view value, const Event& ev, bool ignore_validity,
              Scratch& s, std::vector<IndicatorHit>& hits) const;
-  void lookup(const std::unordered_map<std::string, Ids>& table, const std::string& key, NameId field,
+  void lookup(const Table& table, std::string_view key, NameId field,
               std::string_view value, const Event& ev, bool ignore_validity, Scratch& s,
               std::vector<IndicatorHit>& hits) const;
   void check_value(NameId field, std::string_view text, const Event& ev, bool ignore_validity, Scratch& s,
@@ -66,10 +73,10 @@ class IndicatorIndex {
                   Scratch& s, std::vector<IndicatorHit>& hits) const;
 
   std::vector<Indicator> indicators_;
-  std::unordered_map<std::string, Ids> ip_;        // 17 bytes: family, address
+  Table ip_;  // 17 bytes: family, address
   // Networks: per family (0: v4, 1: v6), per prefix length in use, masked address -> ids.
-  std::array<std::vector<std::pair<uint8_t, std::unordered_map<std::string, Ids>>>, 2> cidr_;
-  std::unordered_map<std::string, Ids> domain_, url_, hash_, file_, agent_, pipe_, regkey_;
+  std::array<std::vector<std::pair<uint8_t, Table>>, 2> cidr_;
+  Table domain_, url_, hash_, file_, agent_, pipe_, regkey_;
   std::vector<std::string> substrings_;
   Ids substring_ids_;
   hs_database_t* substring_db_ = nullptr;
