@@ -182,13 +182,19 @@ TEST(IocStix, PatternForms) {
      "pattern": "[process:command_line LIKE 'powershell -w hidden%']"},
     {"type": "indicator", "id": "indicator--p11", "pattern_type": "stix",
      "pattern": "[file:hashes.'SHA-256' = '$SHA256' AND file:name = 'a.exe'] OR [file:name = 'A.EXE' AND file:hashes.'SHA-256' = '$SHA256']"},
+    {"type": "indicator", "id": "indicator--p13", "pattern_type": "stix",
+     "pattern": "[domain-name:value LIKE 'files_cdn.example'] OR [process:command_line LIKE '%run_task%']"},
     {"type": "indicator", "id": "indicator--p12", "pattern_type": "stix",
      "pattern": "[file:name IN ('c.exe', 'd.exe') AND file:hashes.MD5 = '$MD5'] OR ([url:value = 'http://x.example/'])"}
   ]})json");
   const IndicatorFile f = load_stix("forms.json", bundle);
-  EXPECT_EQ(problems(f), std::vector<std::string>{
+  EXPECT_EQ(problems(f), (std::vector<std::string>{
                              "forms.json: indicator--p10: warning: `process:command_line LIKE 'powershell -w hidden%'` "
-                             "is matched as a substring of the command line"});
+                             "is matched as a substring of the command line",
+                             "forms.json: indicator--p13: warning: `domain-name:value LIKE 'files_cdn.example'`: `_` is "
+                             "taken literally, not as a one-character wildcard",
+                             "forms.json: indicator--p13: warning: `process:command_line LIKE '%run_task%'`: `_` is taken "
+                             "literally, not as a one-character wildcard"}));
   EXPECT_EQ(shown(f), (std::vector<std::string>{
                           "indicator--p01 domain a.example g0/1",
                           "indicator--p01 domain b.example g1/1",
@@ -212,11 +218,13 @@ TEST(IocStix, PatternForms) {
                           "indicator--p10 command-line powershell -w hidden g15/1",
                           fmt::format("indicator--p11 sha256 {} g16/2", kSha256),
                           "indicator--p11 filename a.exe g16/2",
-                          fmt::format("indicator--p12 md5 {} g17/2", kMd5),
-                          "indicator--p12 filename c.exe g17/2",
-                          fmt::format("indicator--p12 md5 {} g18/2", kMd5),
-                          "indicator--p12 filename d.exe g18/2",
-                          "indicator--p12 url http://x.example/ g19/1",
+                          "indicator--p13 domain files_cdn.example g17/1",
+                          "indicator--p13 command-line run_task g18/1",
+                          fmt::format("indicator--p12 md5 {} g19/2", kMd5),
+                          "indicator--p12 filename c.exe g19/2",
+                          fmt::format("indicator--p12 md5 {} g20/2", kMd5),
+                          "indicator--p12 filename d.exe g20/2",
+                          "indicator--p12 url http://x.example/ g21/1",
                       }));
 }
 

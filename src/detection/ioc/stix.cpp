@@ -324,13 +324,17 @@ Dnf equals(const Token& path, const PathMeaning& m, const std::string& raw) {
 // LIKE: only the forms a type can hold exactly (or, for command lines, as a substring).
 Dnf like(const Token& path, const PathMeaning& m, const std::string& pattern) {
   if (m.target == Target::None) return Dnf::refused(m.why);
-  if (pattern.find('%') == std::string::npos && pattern.find('_') == std::string::npos)
-    return equals(path, m, pattern);
+  const std::string shown = fmt::format("`{} LIKE '{}'`", path.text, pattern);
+  const std::string literal_underscore = fmt::format("{}: `_` is taken literally, not as a one-character wildcard", shown);
+  if (pattern.find('%') == std::string::npos) {  // no wildcard: an equality
+    Dnf d = equals(path, m, pattern);
+    if (pattern.find('_') != std::string::npos && !d.alternatives.empty()) d.notes.push_back(literal_underscore);
+    return d;
+  }
   const bool lead = !pattern.empty() && pattern.front() == '%';
   const bool trail = pattern.size() > 1 && pattern.back() == '%';
   std::string core = pattern.substr(lead ? 1 : 0);
   if (trail) core.pop_back();
-  const std::string shown = fmt::format("`{} LIKE '{}'`", path.text, pattern);
   if (core.empty() || core.find('%') != std::string::npos)
     return Dnf::refused(fmt::format("{}: only '%x%', 'x%' and '%x' LIKE forms are supported", shown));
   Dnf d;
@@ -354,8 +358,7 @@ Dnf like(const Token& path, const PathMeaning& m, const std::string& pattern) {
         "and registry keys ('HKLM\\\\Software\\\\x%'))",
         shown));
   }
-  if (core.find('_') != std::string::npos)
-    d.notes.push_back(fmt::format("{}: `_` is taken literally, not as a one-character wildcard", shown));
+  if (core.find('_') != std::string::npos) d.notes.push_back(literal_underscore);
   return d;
 }
 
