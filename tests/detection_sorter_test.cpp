@@ -26,6 +26,7 @@ std::vector<Detection> random_detections(size_t n, uint32_t seed) {
     d.event_json = "{\"n\":" + std::to_string(i) + ",\"pad\":\"" + std::string(rng() % 200, 'x') + "\"}";
     d.explain_json = "[{\"selection\":\"s\",\"field\":\"F\",\"value\":\"" + std::to_string(rng()) + "\"}]";
     d.correlation_json = (i % 3) ? "" : "{\"type\":\"event_count\",\"value\":" + std::to_string(i) + "}";
+    d.indicator_json = (i % 5) ? "" : "{\"type\":\"domain\",\"value\":\"x" + std::to_string(i) + ".example\"}";
     d.story = rng() % 9;
     d.count = 1 + rng() % 3;
     d.last_time = d.time + rng() % 50;
@@ -45,6 +46,7 @@ void expect_same(const Detection& a, const Detection& b) {
   EXPECT_EQ(a.event_json, b.event_json);
   EXPECT_EQ(a.explain_json, b.explain_json);
   EXPECT_EQ(a.correlation_json, b.correlation_json);
+  EXPECT_EQ(a.indicator_json, b.indicator_json);
   EXPECT_EQ(a.story, b.story);
   EXPECT_EQ(a.count, b.count);
   EXPECT_EQ(a.last_time, b.last_time);

@@ -49,6 +49,8 @@ struct HuntOptions {
   std::vector<std::string> exclude_rules;  // rule ids
   std::vector<std::string> exclude_rules_files;
   std::vector<std::string> computers;      // keep events of these computers (case-insensitive, `*` globs)
+  std::vector<std::string> ioc_paths;  // indicator files or folders (STIX, MISP, lists)
+  bool ioc_ignore_validity = false;    // match indicators outside their validity window too
   bool dedup = false;    // one line for identical detections, with a count
   bool explain = false;  // table: show why each detection fired
   std::string progress = "auto";  // auto (a terminal, not --quiet) | always | never

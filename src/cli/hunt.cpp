@@ -16,6 +16,8 @@
 #include "cli/progress.hpp"
 #include "cli/rules.hpp"
 #include "detection/detection.hpp"
+#include "detection/ioc/indicator.hpp"
+#include "detection/ioc/matcher.hpp"
 #include "detection/sigma/condition.hpp"
 #include "detection/stories.hpp"
 #include "event/text.hpp"
@@ -44,7 +46,92 @@ struct UnitResult {
 struct WorkerState {
   std::unique_ptr<sigma::Matcher> matcher;
   std::vector<uint32_t> hits;
+  std::unique_ptr<ioc::IndicatorIndex::Scratch> ioc;
+  std::vector<ioc::IndicatorHit> ioc_hits;
 };
+
+// Detections of indicators carry this bit and the indicator's index until the
+// consumer gives each indicator that hit a rule of its own.
+constexpr uint32_t kIndicatorBit = 0x80000000u;
+
+// Loads every --ioc path; indicators' AND groups are renumbered so that groups
+// of different files never meet. False after an error message when nothing
+// usable came out of a path the user named.
+bool load_all_indicators(const HuntOptions& o, std::vector<ioc::Indicator>& out) {
+  uint32_t group_base = 0;
+  for (const auto& path : o.ioc_paths) {
+    ioc::IndicatorFile f = ioc::load_indicators(path);
+    for (const auto& p : f.problems)
+      if (!p.warning || !o.common.quiet)
+        fmt::print(stderr, "vigil: {}: indicators: {}\n", p.warning ? "warning" : "error", p.to_string());
+    if (f.indicators.empty() && !f.problems.empty() && !std::filesystem::exists(path)) return false;
+    uint32_t max_group = 0;
+    for (auto& ind : f.indicators) {
+      max_group = std::max(max_group, ind.group);
+      ind.group += group_base;
+    }
+    group_base += max_group + 1;
+    out.insert(out.end(), std::make_move_iterator(f.indicators.begin()), std::make_move_iterator(f.indicators.end()));
+  }
+  return true;
+}
+
+// The JSON of an indicator, for the detections it makes.
+std::string indicator_json(const ioc::Indicator& ind) {
+  std::string j = "{\"type\":";
+  append_json_string(j, ioc::indicator_type_name(ind.type));
+  j += ",\"value\":";
+  append_json_string(j, ind.value);
+  j += ",\"id\":";
+  append_json_string(j, ind.id);
+  j += ",\"name\":";
+  append_json_string(j, ind.name);
+  j += ",\"source\":";
+  append_json_string(j, ind.source);
+  j += ",\"confidence\":";
+  j += ind.confidence >= 0 ? std::to_string(ind.confidence) : std::string("null");
+  j += ",\"labels\":[";
+  for (size_t i = 0; i < ind.labels.size(); ++i) {
+    if (i) j += ',';
+    append_json_string(j, ind.labels[i]);
+  }
+  j += "],\"valid_from\":";
+  append_time_json(j, ind.valid_from);
+  j += ",\"valid_until\":";
+  append_time_json(j, ind.valid_until);
+  j += '}';
+  return j;
+}
+
+// A rule standing for one indicator, so that its hits read like any detection:
+// title, level (from the indicator's confidence), ATT&CK tags from its labels.
+sigma::Rule indicator_rule(const ioc::Indicator& ind) {
+  sigma::Rule r;
+  r.id = ind.id;
+  r.title = fmt::format("Threat intelligence: {} {}", ioc::indicator_type_name(ind.type), ind.value);
+  if (!ind.name.empty() && ind.name != ind.value) r.title += " (" + ind.name + ")";
+  r.status = "indicator";
+  r.level = ind.confidence < 0 || ind.confidence >= 70 ? sigma::Level::High
+            : ind.confidence >= 30                     ? sigma::Level::Medium
+                                                       : sigma::Level::Low;
+  r.level_given = true;
+  r.description = fmt::format("An event holds the {} indicator `{}` from {}.", ioc::indicator_type_name(ind.type),
+                              ind.value, ind.source);
+  if (!ind.labels.empty()) {
+    r.description += " Labels:";
+    for (const auto& l : ind.labels) r.description += " " + l + ";";
+    r.description.pop_back();
+    r.description += '.';
+  }
+  r.path = ind.source;
+  r.references.push_back(ind.source);
+  for (const auto& l : ind.labels) {
+    const std::string tech = Attack::technique_id("attack." + ascii_lower(l));
+    if (!tech.empty()) r.tags.push_back("attack." + ascii_lower(l));
+    else r.tags.push_back("intel." + l);
+  }
+  return r;
+}
 
 void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
   for (const auto& p : rules.problems()) {
@@ -60,6 +147,9 @@ struct Filters {
   uint64_t from = 0, to = UINT64_MAX;
   std::vector<std::string> computers;  // lower-case, `*` globs
   std::vector<std::string> described;  // for the run information
+  bool has_min_level = false;
+  sigma::Level min_level = sigma::Level::Informational;
+  bool min_level_ok(sigma::Level l) const { return !has_min_level || l >= min_level; }
 
   bool keep_event(const Event& ev) const {
     if (window && (ev.time == 0 || ev.time < from || ev.time > to)) return false;
@@ -130,6 +220,8 @@ bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f)
     }
     for (size_t i = 0; i < all.size(); ++i)
       if (all[i].level < min) f.rule_enabled[i] = 0;
+    f.has_min_level = true;
+    f.min_level = min;
     f.described.push_back(std::string("min-level: ") + sigma::level_name(min));
   }
   if (!o.rule_status.empty()) {
@@ -274,8 +366,14 @@ int run_hunt(const HuntOptions& o) {
   auto rules = load_rules(rule_options);
   if (!rules) return 2;
   report_rule_problems(*rules, o.common.quiet);
-  if (rules->rules().empty()) {
-    fmt::print(stderr, "vigil: error: no usable rule was loaded\n");
+  std::vector<ioc::Indicator> indicator_list;
+  if (!load_all_indicators(o, indicator_list)) return 2;
+  const ioc::IndicatorIndex indicators(std::move(indicator_list));
+  if (!indicators.error().empty())
+    fmt::print(stderr, "vigil: warning: indicators: command-line substrings: {}\n", indicators.error());
+  // Indicators alone make a hunt (e.g. `-r` on an empty folder with --ioc).
+  if (rules->rules().empty() && indicators.empty()) {
+    fmt::print(stderr, "vigil: error: no usable rule{} was loaded\n", o.ioc_paths.empty() ? "" : " or indicator");
     return 2;
   }
   if (!select_rules(o, *rules, filters)) return 2;
@@ -297,7 +395,10 @@ int run_hunt(const HuntOptions& o) {
     if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
   }
 
-  dctx.rules = &rules->rules();
+  // The rules the outputs see: the Sigma rules, then one per indicator that hits.
+  std::vector<sigma::Rule> rule_table = rules->rules();
+  std::unordered_map<uint32_t, uint32_t> indicator_rule_of;
+  dctx.rules = &rule_table;
   dctx.sources = &sources;
 
   const bool show_progress =
@@ -324,7 +425,7 @@ int run_hunt(const HuntOptions& o) {
 
   DetectionSorter detections;
   HuntTally tally(dctx);
-  StoryBuilder stories(rules->rules(), Attack::builtin());
+  StoryBuilder stories(rule_table, Attack::builtin());
   std::vector<uint8_t> file_read(sources.size(), 0);
   std::vector<std::string> file_error(sources.size());
   uint64_t events = 0, bytes_done = 0, files_done = 0;
@@ -332,7 +433,7 @@ int run_hunt(const HuntOptions& o) {
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,
-      [&rs, &filters, &keep](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
+      [&rs, &filters, &keep, &indicators, &o](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
         UnitResult r;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           ++r.events;
@@ -352,6 +453,25 @@ int run_hunt(const HuntOptions& o) {
             Detection d = base;
             d.rule = rule;
             st.matcher->explain(i, d.explain_json);
+            r.detections.push_back(std::move(d));
+          }
+          if (indicators.empty()) return;
+          st.ioc_hits.clear();
+          indicators.match(ev, o.ioc_ignore_validity, *st.ioc, st.ioc_hits);
+          for (const ioc::IndicatorHit& hit : st.ioc_hits) {
+            if (!described) {
+              base.sequence = r.events;
+              describe_event(ev, base);
+              described = true;
+            }
+            Detection d = base;
+            d.rule = kIndicatorBit | hit.indicator;
+            d.explain_json = "[{\"selection\":\"indicator\",\"field\":";
+            append_json_string(d.explain_json, name_text(hit.field));
+            d.explain_json += ",\"value\":";
+            append_json_string(d.explain_json, hit.value);
+            d.explain_json += "}]";
+            d.indicator_json = indicator_json(indicators.indicators()[hit.indicator]);
             r.detections.push_back(std::move(d));
           }
         }, problems);
@@ -376,6 +496,15 @@ int run_hunt(const HuntOptions& o) {
         }
         for (auto& d : r.detections) {
           d.sequence += events;  // units arrive in order: the event's global, stable position
+          if (d.rule & kIndicatorBit) {
+            const uint32_t ind = d.rule & ~kIndicatorBit;
+            auto [it, fresh] = indicator_rule_of.try_emplace(ind, uint32_t(rule_table.size()));
+            if (fresh) {
+              rule_table.push_back(indicator_rule(indicators.indicators()[ind]));
+              visible.push_back(filters.min_level_ok(rule_table.back().level) ? 1 : 0);
+            }
+            d.rule = it->second;
+          }
           if (visible[d.rule]) {
             tally.add(d);
             stories.add(d);
@@ -386,7 +515,9 @@ int run_hunt(const HuntOptions& o) {
         events += r.events;
         progress.update(files_done, bytes_done, events, detections.size());
       },
-      [&rs] { return WorkerState{std::make_unique<sigma::Matcher>(rs), {}}; });
+      [&rs, &indicators] {
+        return WorkerState{std::make_unique<sigma::Matcher>(rs), {}, indicators.make_scratch(), {}};
+      });
   progress.clear();
 
   // The summary is complete before the first detection is written, so every

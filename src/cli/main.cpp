@@ -82,6 +82,12 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   hunt_cmd->add_option("--computer", hunt.computers, "Only events of this computer (case-insensitive, * wildcards); repeatable")
       ->allow_extra_args(false);
+  hunt_cmd->add_option("--ioc", hunt.ioc_paths,
+                       "Indicators to sweep for: STIX 2.1 bundle, MISP event or feed folder, or a list (one per line); "
+                       "repeatable")
+      ->allow_extra_args(false);
+  hunt_cmd->add_flag("--ioc-ignore-validity", hunt.ioc_ignore_validity,
+                     "Match indicators even at event times outside their validity window");
   hunt_cmd->add_flag("--dedup", hunt.dedup, "One line for identical detections (same rule, computer and event but for times and ids), with a count");
   hunt_cmd->add_flag("--explain", hunt.explain, "In the table, show which selections matched and the values that satisfied them");
   hunt_cmd->add_option("--progress", hunt.progress, "Progress on stderr: auto (a terminal and not --quiet), always, never")

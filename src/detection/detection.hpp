@@ -27,6 +27,9 @@ struct Detection {
   std::vector<uint64_t> links;
   // For a correlation: its window, group, value and base events, as a JSON object.
   std::string correlation_json;
+  // For an indicator hit: the indicator (type, value, id, name, source,
+  // confidence, labels, validity), as a JSON object.
+  std::string indicator_json;
   uint32_t story = 0;     // 1-based story (incident) id; 0 for none
   uint64_t count = 1;     // identical detections folded into this one (--dedup)
   uint64_t last_time = 0; // with count > 1: time of the last of them

@@ -26,6 +26,10 @@ StoryBuilder::StoryBuilder(const std::vector<sigma::Rule>& rules, const Attack& 
     : rules_(rules), attack_(attack), options_(options), tags_(rules.size()), tags_done_(rules.size(), 0) {}
 
 const AttackTags& StoryBuilder::tags_of(uint32_t rule) {
+  if (rule >= tags_.size()) {  // rules may be added while the hunt runs (indicator hits)
+    tags_.resize(rules_.size());
+    tags_done_.resize(rules_.size(), 0);
+  }
   if (!tags_done_[rule]) {
     tags_[rule] = attack_.classify(rules_[rule].tags);
     tags_done_[rule] = 1;

@@ -27,6 +27,7 @@ void serialize(std::string& b, const Detection& d) {
   put_str(b, d.event_json);
   put_str(b, d.explain_json);
   put_str(b, d.correlation_json);
+  put_str(b, d.indicator_json);
   put(b, &d.story, 4);
   put(b, &d.count, 8);
   put(b, &d.last_time, 8);
@@ -45,13 +46,15 @@ bool deserialize(std::FILE* f, Detection& d) {
   return read_exact(f, &d.rule, 4) && read_exact(f, &d.time, 8) && read_exact(f, &d.record_id, 8) &&
          read_exact(f, &d.source, 4) && read_exact(f, &d.sequence, 8) && read_exact(f, &d.event_id, 8) &&
          read_str(f, d.computer) && read_str(f, d.channel) && read_str(f, d.event_json) &&
-         read_str(f, d.explain_json) && read_str(f, d.correlation_json) && read_exact(f, &d.story, 4) && read_exact(f, &d.count, 8) &&
+         read_str(f, d.explain_json) && read_str(f, d.correlation_json) &&
+         read_str(f, d.indicator_json) && read_exact(f, &d.story, 4) && read_exact(f, &d.count, 8) &&
          read_exact(f, &d.last_time, 8);
 }
 
 size_t footprint(const Detection& d) {
   return sizeof(Detection) + d.computer.capacity() + d.channel.capacity() + d.event_json.capacity() +
-         d.explain_json.capacity() + d.correlation_json.capacity();
+         d.explain_json.capacity() + d.correlation_json.capacity() +
+         d.indicator_json.capacity();
 }
 
 }  // namespace

@@ -135,6 +135,10 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
     out += ",\"correlation\":";
     out += d.correlation_json;
   }
+  if (!d.indicator_json.empty()) {
+    out += ",\"indicator\":";
+    out += d.indicator_json;
+  }
   out += ",\"event\":";
   out += d.event_json.empty() ? "{}" : d.event_json;
   out += '}';
