@@ -382,20 +382,11 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
   if (depth > kMaxChainDepth) return;
   const Correlation& corr = correlations_[c];
   State& st = *states_[c];
-  std::vector<std::pair<std::string, std::string>> values;
-  const std::string key = group_key(c, d, values);
-  auto [it, fresh] = st.groups.try_emplace(key);
-  Group& g = it->second;
-  if (fresh) {
-    g.generation = ++generations_;
-    g.values = std::move(values);
-    stats_.groups_live++;
-    stats_.groups_peak = std::max(stats_.groups_peak, stats_.groups_live);
-  }
-  const uint64_t t = d.time;
-  const bool mono = monotone_[c];
 
-  // The aggregated value, for the value types.
+  // The aggregated value, for the value types. An event without one takes no
+  // part: it is looked at before any group is made, so that it leaves no
+  // state behind (a window judged at its close is only scheduled by a counted
+  // event, and nothing else would release an empty group).
   std::string value;
   double number = 0;
   const bool value_type = corr.type == CorrelationType::ValueCount || corr.type == CorrelationType::ValueSum ||
@@ -411,6 +402,19 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
       if (value.empty() || !end || *end || !std::isfinite(number)) return;  // not a number: not counted
     }
   }
+
+  std::vector<std::pair<std::string, std::string>> values;
+  const std::string key = group_key(c, d, values);
+  auto [it, fresh] = st.groups.try_emplace(key);
+  Group& g = it->second;
+  if (fresh) {
+    g.generation = ++generations_;
+    g.values = std::move(values);
+    stats_.groups_live++;
+    stats_.groups_peak = std::max(stats_.groups_peak, stats_.groups_live);
+  }
+  const uint64_t t = d.time;
+  const bool mono = monotone_[c];
 
   const size_t n = corr.rules.size();
   if (g.seen.size() != n) g.seen.assign(n, 0);
