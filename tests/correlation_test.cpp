@@ -619,10 +619,19 @@ correlation:
                    proc("09:00:00", "WS3", "carol", "net.exe") + proc("09:02:00", "WS3", "carol", "whoami.exe") +
                    proc("09:03:00", "WS3", "carol", "net.exe") +
                    // dave: in order but 6 minutes apart.
-                   proc("09:00:00", "WS4", "dave", "whoami.exe") + proc("09:06:00", "WS4", "dave", "net.exe"));
+                   proc("09:00:00", "WS4", "dave", "whoami.exe") + proc("09:06:00", "WS4", "dave", "net.exe") +
+                   // erin: a net long before (7 min) her whoami, net.
+                   proc("09:00:00", "WS5", "erin", "net.exe") + proc("09:06:00", "WS5", "erin", "whoami.exe") +
+                   proc("09:07:00", "WS5", "erin", "net.exe"));
   const Hunt h = c.run();
   const auto fired = by_group(h.detections, corr_id(1), "User");
-  ASSERT_EQ(fired.size(), 2u) << h.run.out;
+  ASSERT_EQ(fired.size(), 3u) << h.run.out;
+  ASSERT_EQ(fired.count("erin"), 1u);
+  const Det& e = fired.find("erin")->second;
+  EXPECT_EQ(ticks_of(e.timestamp), T("09:07:00"));
+  EXPECT_EQ(ticks_of(e.corr.window_start), T("09:06:00")) << e.line;
+  EXPECT_EQ(e.corr.events, 2) << "the net of 9:00 is not in the window: " << e.line;
+  EXPECT_EQ(e.corr.base.size(), 2u) << e.line;
   ASSERT_EQ(fired.count("alice"), 1u);
   ASSERT_EQ(fired.count("carol"), 1u);
   const Det& a = fired.find("alice")->second;

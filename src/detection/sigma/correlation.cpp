@@ -453,6 +453,10 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
       break;
     case CorrelationType::Temporal:
       for (int p : positions_[c][d.rule]) g.seen[size_t(p)] = t;
+      // Its time only: so that the count slides with the window, and the
+      // events reported are those inside it.
+      g.entries.push_back({t, 0, {}});
+      entry_added = true;
       break;
     case CorrelationType::TemporalOrdered: {
       // Each step this rule stands for (a rule may be listed twice), later
@@ -464,6 +468,8 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
         if (k == 0) g.seen[0] = std::max(g.seen[0], t);
         else if (g.seen[k - 1] && t - g.seen[k - 1] <= corr.timespan) g.seen[k] = std::max(g.seen[k], g.seen[k - 1]);
       }
+      g.entries.push_back({t, 0, {}});  // as for temporal
+      entry_added = true;
       break;
     }
   }
