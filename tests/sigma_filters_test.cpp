@@ -262,3 +262,41 @@ filter:
   EXPECT_EQ(d[0].rule_id, "20000000-0000-4000-8000-000000000001");
   EXPECT_NE(d[0].line.find(R"("TargetUserName":"bob")"), std::string::npos) << d[0].line;
 }
+
+TEST(SigmaFilters, ABrokenFilterIsRefusedItselfAndItsRulesStillRun) {
+  // A filter whose selection does not compile is the filter's fault: it is
+  // refused, naming its own file, and the rules it names run without it
+  // (a typo in an exclusion must not switch a detection off). No "names no
+  // loaded rule" warning either: the rule it names is loaded.
+  const Hunt s;
+  write_file(s.dir.file("mf_broken.yml"), R"(title: Broken filter
+id: 50000000-0000-4000-8000-0000000000bb
+logsource:
+  category: process_creation
+  product: windows
+filter:
+  rules:
+    - recon_whoami
+  selection:
+    User|nosuchmodifier: 'adm_'
+  condition: selection
+)");
+  write_file(s.dir.file("mf_gpo.yml"), kGpoFilter);
+  const std::string broken = s.dir.file("mf_broken.yml").string();
+  const RunResult r = s.run({"-r", broken, "-r", s.dir.file("mf_gpo.yml").string()}, /*quiet=*/false);
+  // The other filter of the rule still applies.
+  EXPECT_EQ(users(detections(r.out), kWhoamiId), (Users{"adm_bob", "alice"})) << r.err;
+  EXPECT_NE(r.err.find("nosuchmodifier"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("names no loaded rule"), std::string::npos) << r.err;
+  for (const auto& l : lines(r.err))
+    if (l.find("nosuchmodifier") != std::string::npos) {
+      EXPECT_NE(l.find(broken), std::string::npos) << "the refusal names the filter's file: " << l;
+      EXPECT_NE(l.find("50000000-0000-4000-8000-0000000000bb"), std::string::npos) << l;
+    }
+
+  const RunResult check =
+      run_vigil({"rules", "check", "--no-cache", "-r", s.rules.string(), "-r", broken});
+  EXPECT_EQ(check.status, 1) << check.out;
+  EXPECT_NE(check.out.find("refused  " + broken), std::string::npos) << check.out;
+  EXPECT_NE(check.out.find("2 usable, 1 refused"), std::string::npos) << check.out;
+}
