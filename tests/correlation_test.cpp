@@ -882,6 +882,90 @@ correlation:
 }
 
 // ---------------------------------------------------------------------------
+// One event matched by two rules of a correlation is one event
+// ---------------------------------------------------------------------------
+
+TEST(CorrelationHunt, AnEventMatchedByTwoOfTheRulesCountsOnce) {
+  // event_count "counts events" and value_sum adds each event's value: an
+  // event that two of the named rules match is still one event.
+  const Case c(R"(title: Second whoami rule
+id: 10000000-0000-4000-8000-000000000008
+name: whoami_cmdline
+logsource:
+  product: windows
+  category: process_creation
+detection:
+  selection:
+    CommandLine|contains: whoami
+  condition: selection
+---
+title: Second connection rule
+id: 10000000-0000-4000-8000-000000000009
+name: conn_internal
+logsource:
+  product: windows
+  category: network_connection
+detection:
+  selection:
+    SourceIp|startswith: '10.'
+  condition: selection
+---
+title: Two whoami
+id: 20000000-0000-4000-8000-000000000001
+correlation:
+  type: event_count
+  rules: [recon_whoami, whoami_cmdline]
+  group-by: [User]
+  timespan: 5m
+  condition:
+    gte: 2
+---
+title: Much sent
+id: 20000000-0000-4000-8000-000000000002
+correlation:
+  type: value_sum
+  rules: [net_conn, conn_internal]
+  group-by: [User]
+  timespan: 5m
+  condition:
+    field: BytesSent
+    gt: 1000
+---
+title: Average sent
+id: 20000000-0000-4000-8000-000000000003
+correlation:
+  type: value_avg
+  rules: [net_conn, conn_internal]
+  group-by: [User]
+  timespan: 5m
+  condition:
+    field: BytesSent
+    gte: 0
+)",
+               // alice: one whoami (both whoami rules match it); bob: two.
+               R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"TimeCreated":"2026-03-10T09:00:00Z","Computer":"WS1","User":"alice","Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"})"
+               "\n"
+               R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"TimeCreated":"2026-03-10T09:00:00Z","Computer":"WS1","User":"bob","Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami /all"})"
+               "\n"
+               R"({"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"TimeCreated":"2026-03-10T09:01:00Z","Computer":"WS1","User":"bob","Image":"C:\\Windows\\System32\\whoami.exe","CommandLine":"whoami"})"
+               "\n" +
+                   // carol: one connection of 600 bytes that both connection rules match.
+                   conn("09:00:00", R"("User":"carol","SourceIp":"10.0.0.5","BytesSent":600)"));
+  const Hunt h = c.run();
+  using V = std::map<std::string, double>;
+  EXPECT_EQ(values_by_group(h.detections, corr_id(1), "User"), (V{{"bob", 2}})) << h.run.out;
+  for (const Det& d : of_rule(h.detections, corr_id(1))) {
+    EXPECT_EQ(ticks_of(d.timestamp), T("09:01:00")) << "at bob's second whoami";
+    EXPECT_EQ(d.corr.events, 2) << d.line;
+  }
+  EXPECT_TRUE(of_rule(h.detections, corr_id(2)).empty()) << "600 bytes, not 1200: " << h.run.out;
+  const auto avg = of_rule(h.detections, corr_id(3));
+  ASSERT_EQ(avg.size(), 1u) << h.run.out;
+  EXPECT_EQ(avg[0].corr.value, 600);
+  EXPECT_EQ(avg[0].corr.events, 1) << avg[0].line;
+}
+
+// ---------------------------------------------------------------------------
 // generate
 // ---------------------------------------------------------------------------
 

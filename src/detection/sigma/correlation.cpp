@@ -278,6 +278,7 @@ CorrelationEngine::CorrelationEngine(std::vector<Correlation> correlations, std:
     }
     monotone_.push_back(mono);
     states_.push_back(std::make_unique<State>());
+    last_event_.emplace_back(0, 0);
   }
   for (uint32_t r = 0; r < rules_.size(); ++r)
     if (shown[r]) hidden_[r] = 0;
@@ -391,6 +392,13 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
   double number = 0;
   const bool value_type = corr.type == CorrelationType::ValueCount || corr.type == CorrelationType::ValueSum ||
                           corr.type == CorrelationType::ValueAvg || corr.type == CorrelationType::ValuePercentile;
+  // One event that several of the named rules match is one event to count
+  // (event_count "counts events"; a sum or an average takes each value once).
+  // Detections of one event share their time and sequence and come together.
+  if (value_type || corr.type == CorrelationType::EventCount) {
+    if (d.sequence != 0 && last_event_[c] == std::make_pair(d.time, d.sequence)) return;
+    last_event_[c] = {d.time, d.sequence};
+  }
   if (value_type) {
     simdjson::dom::parser parser;
     simdjson::dom::object obj;

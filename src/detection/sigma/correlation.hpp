@@ -130,6 +130,10 @@ class CorrelationEngine {
   const std::vector<std::string>* sources_ = nullptr;
   uint64_t generations_ = 0;
   std::vector<std::unique_ptr<State>> states_;  // per correlation
+  // Per correlation: (time, sequence) of the last event it counted. The
+  // detections of one event (one per rule it matched) arrive one after the
+  // other; the counting types take the event once.
+  std::vector<std::pair<uint64_t, uint64_t>> last_event_;
   // Windows judged at their close: (close time, correlation, group key, group generation).
   struct Close {
     uint64_t time;
