@@ -1231,6 +1231,55 @@ correlation:
   EXPECT_EQ(run({dir.file("b_rev.jsonl"), dir.file("a_rev.jsonl")}), reference);
 }
 
+TEST(CorrelationHunt, EventsOfOneInstantHaveNoOrderBetweenThem) {
+  // temporal_ordered over events with the same time: which comes "first" in
+  // the input (file order, line order) must not decide the result. Two events
+  // of one instant are not out of order, so the sequence is met either way.
+  TempDir dir;
+  write_file(dir.file("base.yml"), kBaseRules);
+  write_file(dir.file("mr_ordered.yml"), R"(title: Whoami, net, ipconfig
+id: 20000000-0000-4000-8000-000000000001
+correlation:
+  type: temporal_ordered
+  rules: [recon_whoami, recon_net, recon_ipconfig]
+  group-by: [User]
+  timespan: 5m
+)");
+  // alice: whoami and net at 9:00:00, ipconfig at 9:01:00.
+  // bob: whoami at 9:00:00, net and ipconfig at 9:02:00.
+  // carol: net at 9:00:00, whoami at 9:01:00, ipconfig at 9:01:00: net
+  //        precedes whoami, so the sequence is not met.
+  const std::string w_a = proc("09:00:00", "WS1", "alice", "whoami.exe"), n_a = proc("09:00:00", "WS1", "alice", "net.exe"),
+                    i_a = proc("09:01:00", "WS1", "alice", "ipconfig.exe");
+  const std::string w_b = proc("09:00:00", "WS2", "bob", "whoami.exe"), n_b = proc("09:02:00", "WS2", "bob", "net.exe"),
+                    i_b = proc("09:02:00", "WS2", "bob", "ipconfig.exe");
+  const std::string n_c = proc("09:00:00", "WS3", "carol", "net.exe"), w_c = proc("09:01:00", "WS3", "carol", "whoami.exe"),
+                    i_c = proc("09:01:00", "WS3", "carol", "ipconfig.exe");
+  write_file(dir.file("a.jsonl"), w_a + i_a + w_b + n_c + i_c);
+  write_file(dir.file("b.jsonl"), n_a + n_b + i_b + w_c);
+  write_file(dir.file("forward.jsonl"), w_a + n_a + i_a + w_b + n_b + i_b + n_c + w_c + i_c);
+  write_file(dir.file("backward.jsonl"), i_c + w_c + n_c + i_b + n_b + w_b + i_a + n_a + w_a);
+  const std::vector<fs::path> rules = {dir.file("base.yml"), dir.file("mr_ordered.yml")};
+  for (const auto& inputs : std::vector<std::vector<fs::path>>{{dir.file("a.jsonl"), dir.file("b.jsonl")},
+                                                               {dir.file("b.jsonl"), dir.file("a.jsonl")},
+                                                               {dir.file("forward.jsonl")},
+                                                               {dir.file("backward.jsonl")}}) {
+    const Hunt h = hunt(rules, inputs);
+    const auto fired = by_group(h.detections, corr_id(1), "User");
+    std::string names;
+    for (const auto& p : inputs) names += p.filename().string() + " ";
+    EXPECT_EQ(fired.size(), 2u) << names << "\n" << h.run.out;
+    EXPECT_EQ(fired.count("alice"), 1u) << names;
+    EXPECT_EQ(fired.count("bob"), 1u) << names;
+    if (fired.count("alice")) {
+      EXPECT_EQ(ticks_of(fired.find("alice")->second.timestamp), T("09:01:00")) << names;
+    }
+    if (fired.count("bob")) {
+      EXPECT_EQ(ticks_of(fired.find("bob")->second.timestamp), T("09:02:00")) << names;
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Chains: the specification's example
 // ---------------------------------------------------------------------------

@@ -221,6 +221,9 @@ struct CorrelationEngine::Group {
   std::unordered_map<std::string, uint64_t> distinct;
   double sum = 0;
   std::vector<uint64_t> seen;  // temporal: latest time per position; temporal_ordered: chain start per position
+  // temporal_ordered: time and sequence of the latest event of each position,
+  // to let events of one instant meet the order whichever arrives first.
+  std::vector<uint64_t> step_time, step_sequence;
   std::deque<BaseRef> bases;
   std::vector<std::pair<std::string, std::string>> values;  // group-by field and value
   std::string computer;
@@ -470,12 +473,27 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
       // Each step this rule stands for (a rule may be listed twice), later
       // steps first so that one event does not fill two: the step keeps the
       // latest chain start that reaches it within the timespan.
+      if (g.step_time.size() != n) {
+        g.step_time.assign(n, 0);
+        g.step_sequence.assign(n, 0);
+      }
       const std::vector<int>& mine = positions_[c][d.rule];
       for (auto p = mine.rbegin(); p != mine.rend(); ++p) {
         const size_t k = size_t(*p);
         if (k == 0) g.seen[0] = std::max(g.seen[0], t);
         else if (g.seen[k - 1] && t - g.seen[k - 1] <= corr.timespan) g.seen[k] = std::max(g.seen[k], g.seen[k - 1]);
+        g.step_time[k] = t;
+        g.step_sequence[k] = d.sequence;
       }
+      // Events of one instant have no order between them (their order in the
+      // timeline is only their order in the input): a later step met at this
+      // instant by another event, which arrived before this one, follows it
+      // too. Never one event for two consecutive steps.
+      for (size_t k = 1; k < n; ++k)
+        if (g.step_time[k] == t && g.step_sequence[k] != d.sequence &&
+            !(g.step_time[k - 1] == t && g.step_sequence[k - 1] == g.step_sequence[k]) && g.seen[k - 1] &&
+            t - g.seen[k - 1] <= corr.timespan)
+          g.seen[k] = std::max(g.seen[k], g.seen[k - 1]);
       g.entries.push_back({t, 0, {}});  // as for temporal
       entry_added = true;
       break;
