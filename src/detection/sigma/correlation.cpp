@@ -356,10 +356,28 @@ std::string CorrelationEngine::group_key(size_t c, const Detection& d,
 }
 
 void CorrelationEngine::add(const Detection& d, std::vector<Detection>& out) {
-  if (d.time == 0) return;
-  close_until(d.time, false, out);
-  feed_consumers(d, out, 0);
-  if (++adds_ % 1024 == 0) sweep(d.time);
+  if (d.time == 0 || !consumers_.count(d.rule)) return;
+  if (!pending_.empty() && pending_.front().time != d.time) flush(out);
+  pending_.push_back(d);
+}
+
+void CorrelationEngine::flush(std::vector<Detection>& out) {
+  if (pending_.empty()) return;
+  // Within one instant the timeline's order is the input's: replace it by one
+  // of the detections' content. The detections of one event (same content
+  // and sequence) stay together, as feed() expects.
+  std::sort(pending_.begin(), pending_.end(), [](const Detection& a, const Detection& b) {
+    if (a.event_json != b.event_json) return a.event_json < b.event_json;
+    if (a.computer != b.computer) return a.computer < b.computer;
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    return a.rule < b.rule;
+  });
+  close_until(pending_.front().time, false, out);
+  for (const Detection& d : pending_) {
+    feed_consumers(d, out, 0);
+    if (++adds_ % 1024 == 0) sweep(d.time);
+  }
+  pending_.clear();
 }
 
 void CorrelationEngine::feed_consumers(const Detection& d, std::vector<Detection>& out, int depth) {
@@ -369,7 +387,10 @@ void CorrelationEngine::feed_consumers(const Detection& d, std::vector<Detection
   for (size_t c : consumers) feed(c, d, out, depth);
 }
 
-void CorrelationEngine::finish(std::vector<Detection>& out) { close_until(UINT64_MAX, true, out); }
+void CorrelationEngine::finish(std::vector<Detection>& out) {
+  flush(out);
+  close_until(UINT64_MAX, true, out);
+}
 
 void CorrelationEngine::close_until(uint64_t time, bool inclusive, std::vector<Detection>& out) {
   while (!closes_.empty() && (closes_.top().time < time || (inclusive && closes_.top().time <= time))) {
