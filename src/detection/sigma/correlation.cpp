@@ -221,6 +221,9 @@ struct CorrelationEngine::Group {
   std::unordered_map<std::string, uint64_t> distinct;
   double sum = 0;
   std::vector<uint64_t> seen;  // temporal: latest time per position; temporal_ordered: chain start per position
+  // temporal_ordered: time and sequence of the latest event of each position,
+  // to let events of one instant meet the order whichever arrives first.
+  std::vector<uint64_t> step_time, step_sequence;
   std::deque<BaseRef> bases;
   std::vector<std::pair<std::string, std::string>> values;  // group-by field and value
   std::string computer;
@@ -278,6 +281,7 @@ CorrelationEngine::CorrelationEngine(std::vector<Correlation> correlations, std:
     }
     monotone_.push_back(mono);
     states_.push_back(std::make_unique<State>());
+    last_event_.emplace_back(0, 0);
   }
   for (uint32_t r = 0; r < rules_.size(); ++r)
     if (shown[r]) hidden_[r] = 0;
@@ -352,10 +356,28 @@ std::string CorrelationEngine::group_key(size_t c, const Detection& d,
 }
 
 void CorrelationEngine::add(const Detection& d, std::vector<Detection>& out) {
-  if (d.time == 0) return;
-  close_until(d.time, false, out);
-  feed_consumers(d, out, 0);
-  if (++adds_ % 1024 == 0) sweep(d.time);
+  if (d.time == 0 || !consumers_.count(d.rule)) return;
+  if (!pending_.empty() && pending_.front().time != d.time) flush(out);
+  pending_.push_back(d);
+}
+
+void CorrelationEngine::flush(std::vector<Detection>& out) {
+  if (pending_.empty()) return;
+  // Within one instant the timeline's order is the input's: replace it by one
+  // of the detections' content. The detections of one event (same content
+  // and sequence) stay together, as feed() expects.
+  std::sort(pending_.begin(), pending_.end(), [](const Detection& a, const Detection& b) {
+    if (a.event_json != b.event_json) return a.event_json < b.event_json;
+    if (a.computer != b.computer) return a.computer < b.computer;
+    if (a.sequence != b.sequence) return a.sequence < b.sequence;
+    return a.rule < b.rule;
+  });
+  close_until(pending_.front().time, false, out);
+  for (const Detection& d : pending_) {
+    feed_consumers(d, out, 0);
+    if (++adds_ % 1024 == 0) sweep(d.time);
+  }
+  pending_.clear();
 }
 
 void CorrelationEngine::feed_consumers(const Detection& d, std::vector<Detection>& out, int depth) {
@@ -365,7 +387,10 @@ void CorrelationEngine::feed_consumers(const Detection& d, std::vector<Detection
   for (size_t c : consumers) feed(c, d, out, depth);
 }
 
-void CorrelationEngine::finish(std::vector<Detection>& out) { close_until(UINT64_MAX, true, out); }
+void CorrelationEngine::finish(std::vector<Detection>& out) {
+  flush(out);
+  close_until(UINT64_MAX, true, out);
+}
 
 void CorrelationEngine::close_until(uint64_t time, bool inclusive, std::vector<Detection>& out) {
   while (!closes_.empty() && (closes_.top().time < time || (inclusive && closes_.top().time <= time))) {
@@ -382,6 +407,34 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
   if (depth > kMaxChainDepth) return;
   const Correlation& corr = correlations_[c];
   State& st = *states_[c];
+
+  // The aggregated value, for the value types. An event without one takes no
+  // part: it is looked at before any group is made, so that it leaves no
+  // state behind (a window judged at its close is only scheduled by a counted
+  // event, and nothing else would release an empty group).
+  std::string value;
+  double number = 0;
+  const bool value_type = corr.type == CorrelationType::ValueCount || corr.type == CorrelationType::ValueSum ||
+                          corr.type == CorrelationType::ValueAvg || corr.type == CorrelationType::ValuePercentile;
+  // One event that several of the named rules match is one event to count
+  // (event_count "counts events"; a sum or an average takes each value once).
+  // Detections of one event share their time and sequence and come together.
+  if (value_type || corr.type == CorrelationType::EventCount) {
+    if (d.sequence != 0 && last_event_[c] == std::make_pair(d.time, d.sequence)) return;
+    last_event_[c] = {d.time, d.sequence};
+  }
+  if (value_type) {
+    simdjson::dom::parser parser;
+    simdjson::dom::object obj;
+    if (parser.parse(d.event_json).get(obj) != simdjson::SUCCESS) return;
+    if (!event_value(obj, resolve_field(corr, corr.field, rules_[d.rule]), value)) return;  // no value: not counted
+    if (corr.type == CorrelationType::ValueSum || corr.type == CorrelationType::ValueAvg) {
+      char* end = nullptr;
+      number = std::strtod(value.c_str(), &end);
+      if (value.empty() || !end || *end || !std::isfinite(number)) return;  // not a number: not counted
+    }
+  }
+
   std::vector<std::pair<std::string, std::string>> values;
   const std::string key = group_key(c, d, values);
   auto [it, fresh] = st.groups.try_emplace(key);
@@ -394,23 +447,6 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
   }
   const uint64_t t = d.time;
   const bool mono = monotone_[c];
-
-  // The aggregated value, for the value types.
-  std::string value;
-  double number = 0;
-  const bool value_type = corr.type == CorrelationType::ValueCount || corr.type == CorrelationType::ValueSum ||
-                          corr.type == CorrelationType::ValueAvg || corr.type == CorrelationType::ValuePercentile;
-  if (value_type) {
-    simdjson::dom::parser parser;
-    simdjson::dom::object obj;
-    if (parser.parse(d.event_json).get(obj) != simdjson::SUCCESS) return;
-    if (!event_value(obj, resolve_field(corr, corr.field, rules_[d.rule]), value)) return;  // no value: not counted
-    if (corr.type == CorrelationType::ValueSum || corr.type == CorrelationType::ValueAvg) {
-      char* end = nullptr;
-      number = std::strtod(value.c_str(), &end);
-      if (value.empty() || !end || *end || !std::isfinite(number)) return;  // not a number: not counted
-    }
-  }
 
   const size_t n = corr.rules.size();
   if (g.seen.size() != n) g.seen.assign(n, 0);
@@ -449,17 +485,38 @@ void CorrelationEngine::feed(size_t c, const Detection& d, std::vector<Detection
       break;
     case CorrelationType::Temporal:
       for (int p : positions_[c][d.rule]) g.seen[size_t(p)] = t;
+      // Its time only: so that the count slides with the window, and the
+      // events reported are those inside it.
+      g.entries.push_back({t, 0, {}});
+      entry_added = true;
       break;
     case CorrelationType::TemporalOrdered: {
       // Each step this rule stands for (a rule may be listed twice), later
       // steps first so that one event does not fill two: the step keeps the
       // latest chain start that reaches it within the timespan.
+      if (g.step_time.size() != n) {
+        g.step_time.assign(n, 0);
+        g.step_sequence.assign(n, 0);
+      }
       const std::vector<int>& mine = positions_[c][d.rule];
       for (auto p = mine.rbegin(); p != mine.rend(); ++p) {
         const size_t k = size_t(*p);
         if (k == 0) g.seen[0] = std::max(g.seen[0], t);
         else if (g.seen[k - 1] && t - g.seen[k - 1] <= corr.timespan) g.seen[k] = std::max(g.seen[k], g.seen[k - 1]);
+        g.step_time[k] = t;
+        g.step_sequence[k] = d.sequence;
       }
+      // Events of one instant have no order between them (their order in the
+      // timeline is only their order in the input): a later step met at this
+      // instant by another event, which arrived before this one, follows it
+      // too. Never one event for two consecutive steps.
+      for (size_t k = 1; k < n; ++k)
+        if (g.step_time[k] == t && g.step_sequence[k] != d.sequence &&
+            !(g.step_time[k - 1] == t && g.step_sequence[k - 1] == g.step_sequence[k]) && g.seen[k - 1] &&
+            t - g.seen[k - 1] <= corr.timespan)
+          g.seen[k] = std::max(g.seen[k], g.seen[k - 1]);
+      g.entries.push_back({t, 0, {}});  // as for temporal
+      entry_added = true;
       break;
     }
   }

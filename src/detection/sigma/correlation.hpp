@@ -3,7 +3,9 @@
 // group-by, timespan, conditions, aliases, generate and chaining.
 //
 // The engine is fed detections in timeline order (the hunt's sorted stream), so
-// results never depend on the order of input files. Windows:
+// results never depend on the order of input files; the detections of one
+// instant are taken in an order of their content, and temporal_ordered counts
+// events of one instant as in order whichever comes first. Windows:
 //  - a condition with only lower bounds (gt, gte) on a count, a distinct count, a
 //    sum, or the rules seen (temporal) grows as events arrive, so it is tested on
 //    a sliding window (events at most `timespan` apart, both edges included) as
@@ -96,12 +98,16 @@ class CorrelationEngine {
   // Input paths by index, to name the files of base events in reports.
   void set_sources(const std::vector<std::string>* sources) { sources_ = sources; }
 
-  // Feeds one detection, in timeline order. First judges the windows that
-  // closed before its time, then adds it; appends every correlation detection
-  // this produces (chains included), in timeline order. Detections without a
-  // time take no part.
+  // Feeds one detection, in timeline order. The detections of one instant
+  // are taken together once a later one arrives (or at finish()), in an order
+  // of their own (by content, not by position in the input), so that results
+  // never depend on the order of the input even among events of the same
+  // time; before them, the windows that closed earlier are judged. Appends
+  // every correlation detection this produces (chains included), in timeline
+  // order. Detections without a time take no part.
   void add(const Detection& d, std::vector<Detection>& out);
-  // End of input: judges the windows still open.
+  // End of input: takes the last instant's detections, then judges the
+  // windows still open.
   void finish(std::vector<Detection>& out);
 
   const CorrelationStats& stats() const { return stats_; }
@@ -110,6 +116,7 @@ class CorrelationEngine {
   struct Group;
   struct State;
   void close_until(uint64_t time, bool inclusive, std::vector<Detection>& out);
+  void flush(std::vector<Detection>& out);
   void feed(size_t c, const Detection& d, std::vector<Detection>& out, int depth);
   void feed_consumers(const Detection& d, std::vector<Detection>& out, int depth);
   void emit(size_t c, Group& g, const std::string& key, uint64_t time, double value, const std::string& value_label,
@@ -130,6 +137,10 @@ class CorrelationEngine {
   const std::vector<std::string>* sources_ = nullptr;
   uint64_t generations_ = 0;
   std::vector<std::unique_ptr<State>> states_;  // per correlation
+  // Per correlation: (time, sequence) of the last event it counted. The
+  // detections of one event (one per rule it matched) arrive one after the
+  // other; the counting types take the event once.
+  std::vector<std::pair<uint64_t, uint64_t>> last_event_;
   // Windows judged at their close: (close time, correlation, group key, group generation).
   struct Close {
     uint64_t time;
@@ -146,6 +157,7 @@ class CorrelationEngine {
   CorrelationStats stats_;
   uint64_t sequence_ = 0;
   uint64_t adds_ = 0;
+  std::vector<Detection> pending_;  // the detections of the current instant, not yet fed
 };
 
 }  // namespace vigil::sigma

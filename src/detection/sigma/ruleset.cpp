@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <thread>
+#include <unordered_set>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -522,9 +523,35 @@ size_t RuleSet::add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&
   };
   for (RuleFile& f : files) collect(f, false);
   for (RuleFile& f : filter_files) collect(f, true);
+  // A filter whose detection does not compile is refused on its own, under its
+  // own file and id; the rules it names are compiled without it (otherwise
+  // each would be refused, blamed on the rule's file, for the filter's fault).
+  std::vector<uint8_t> filter_ok(filters.size(), 1);
+  {
+    static const std::map<std::string, std::string> kNoRenames;
+    for (size_t i = 0; i < filters.size(); ++i) {
+      Program scratch;
+      ProgramBuilder b(scratch, kNoRenames, options_.placeholders, [](Atom&&) { return 0u; });
+      uint32_t root;
+      std::string field, error;
+      if (!compile_detection(b, filters[i].detection, root, nullptr, &field, &error)) {
+        const Filter& f = filters[i];
+        problems_.push_back({f.path, f.document, f.id.empty() ? f.title : f.id, "filter " + field, error});
+        filter_ok[i] = 0;
+      }
+    }
+  }
   std::unordered_map<std::string, std::vector<size_t>> filters_by_ref;
   for (size_t i = 0; i < filters.size(); ++i)
-    for (const auto& r : filters[i].rules) filters_by_ref[r].push_back(i);
+    if (filter_ok[i])
+      for (const auto& r : filters[i].rules) filters_by_ref[r].push_back(i);
+  // Every rule reference of the files, usable or not, for the warning below.
+  std::unordered_set<std::string> parsed_refs;
+  for (const RuleFile& file : files)
+    for (const Rule& r : file.rules) {
+      if (!r.id.empty()) parsed_refs.insert(r.id);
+      if (!r.name.empty()) parsed_refs.insert(r.name);
+    }
 
   size_t added = 0;
   for (RuleFile& file : files) {
@@ -554,9 +581,13 @@ size_t RuleSet::add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&
       ++added;
     }
   }
-  for (const Filter& f : filters) {
+  for (size_t i = 0; i < filters.size(); ++i) {
+    const Filter& f = filters[i];
+    if (!filter_ok[i]) continue;  // refused above
     // Say which names matched nothing: a typo would silently keep the noise.
+    // (A rule that exists but was refused has its own report.)
     for (const auto& ref : f.rules) {
+      if (parsed_refs.count(ref)) continue;
       bool found = false;
       for (const Rule& r : rules_)
         if (r.id == ref || (!r.name.empty() && r.name == ref)) found = true;
