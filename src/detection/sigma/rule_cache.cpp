@@ -271,9 +271,25 @@ bool deserialise_dbs(const std::vector<SerialisedDb>& dbs, std::shared_ptr<void>
   }
   out.assign(dbs.size(), nullptr);
   if (total == 0) return true;
-  void* mem = ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-  if (mem == MAP_FAILED) return false;
+  // Aligned to 2 MiB (mapped with that much to spare, the spare unmapped), so
+  // that huge pages can back it.
+  constexpr size_t kHuge = size_t{2} << 20;
+  void* raw = ::mmap(nullptr, total + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) return false;
+  const uintptr_t start = reinterpret_cast<uintptr_t>(raw), aligned = (start + kHuge - 1) & ~(kHuge - 1);
+  if (aligned > start) ::munmap(raw, aligned - start);
+  if (const size_t tail = (start + total + kHuge) - (aligned + total)) ::munmap(reinterpret_cast<void*>(aligned + total), tail);
+  void* mem = reinterpret_cast<void*>(aligned);
   block = std::shared_ptr<void>(mem, [total](void* p) { ::munmap(p, total); });
+  // Huge pages where the system allows them (a few faults instead of
+  // thousands), then everything faulted in at once. Both are hints: without
+  // them the pages fault in as the databases are copied.
+#ifdef MADV_HUGEPAGE
+  ::madvise(mem, total, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+  ::madvise(mem, total, MADV_POPULATE_WRITE);
+#endif
   for (size_t k = 0; k < dbs.size(); ++k) {
     const SerialisedDb& d = dbs[k];
     if (d.bytes.empty()) continue;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -238,6 +239,36 @@ class In {
   bool ok_ = true;
 };
 
+// A whole file mapped read-only (nothing when it cannot be), unmapped on scope
+// exit. Cache files are replaced by rename, never rewritten in place.
+class ReadOnlyMap {
+ public:
+  explicit ReadOnlyMap(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      void* p = ::mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+      if (p != MAP_FAILED) {
+        data_ = static_cast<const char*>(p);
+        size_ = static_cast<size_t>(st.st_size);
+      }
+    }
+    ::close(fd);
+  }
+  ~ReadOnlyMap() {
+    if (data_) ::munmap(const_cast<char*>(data_), size_);
+  }
+  ReadOnlyMap(const ReadOnlyMap&) = delete;
+  ReadOnlyMap& operator=(const ReadOnlyMap&) = delete;
+  const char* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+};
+
 // Writes `bytes` to `file` through a temporary file and a rename.
 bool write_atomically(const std::string& file, std::string_view a, std::string_view b) {
   std::error_code ec;
@@ -264,6 +295,8 @@ bool write_atomically(const std::string& file, std::string_view a, std::string_v
 std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths, std::vector<RuleProblem>& problems,
                                            const RuleManifest* known, RuleManifest* record, int64_t taken_ns) {
   std::vector<RuleFileEntry> files;
+  if (known) files.reserve(known->size());
+  if (record && known) record->reserve(known->size(), known->dir_count());
   std::vector<size_t> runs;  // where each path's files start
   for (const auto& p : paths) {
     runs.push_back(files.size());
@@ -341,8 +374,7 @@ bool RuleManifest::load(const std::string& file) {
   files_.clear();
   dirs_.clear();
   next_file_ = next_dir_ = 0;
-  std::string data;
-  if (!read_whole_file(file, data)) return false;
+  const ReadOnlyMap data(file);
   if (data.size() < kManifestHeader || std::memcmp(data.data(), kManifestMagic, 8) != 0) return false;
   uint32_t format;
   uint64_t len, sum;

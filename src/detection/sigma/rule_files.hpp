@@ -88,6 +88,11 @@ class RuleManifest {
   void add_dir(std::string_view path, const FileStamp& stamp, std::vector<DirEntry> entries, int64_t taken_ns);
 
   size_t size() const { return files_.size(); }
+  size_t dir_count() const { return dirs_.size(); }
+  void reserve(size_t files, size_t dirs) {
+    files_.reserve(files);
+    dirs_.reserve(dirs);
+  }
   bool operator==(const RuleManifest& o) const { return files_ == o.files_ && dirs_ == o.dirs_; }
 
  private:
