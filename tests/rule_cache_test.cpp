@@ -56,10 +56,12 @@ struct Loaded {
   std::vector<std::vector<std::string>> hits;  // rule ids hit, per event
 };
 
-Loaded load(const fs::path& rules_dir, const fs::path& cache_dir) {
+// threads 0 (all cores) decodes a cache file on two threads, 1 on one.
+Loaded load(const fs::path& rules_dir, const fs::path& cache_dir, unsigned threads = 0) {
   sigma::RuleSetOptions o;
   o.logsources = LogSourceMap::builtin();
   o.cache_dir = cache_dir.string();
+  o.threads = threads;
   Loaded l;
   l.rules = std::make_unique<sigma::RuleSet>(o);
   l.rules->load_paths({rules_dir.string()});
@@ -144,12 +146,14 @@ TEST(RuleCache, SecondLoadComesFromTheCacheWithTheSameResults) {
   EXPECT_EQ(first.hits, kExpected);
   only_cache_file(dir.file("cache"));
 
-  const Loaded second = load(dir.file("rules"), dir.file("cache"));
-  EXPECT_TRUE(second.rules->loaded_from_cache());
-  ASSERT_EQ(second.rules->rules().size(), 2u);
-  EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
-  EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
-  EXPECT_EQ(second.hits, kExpected);
+  for (unsigned threads : {0u, 1u}) {
+    const Loaded second = load(dir.file("rules"), dir.file("cache"), threads);
+    EXPECT_TRUE(second.rules->loaded_from_cache());
+    ASSERT_EQ(second.rules->rules().size(), 2u);
+    EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
+    EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
+    EXPECT_EQ(second.hits, kExpected);
+  }
 }
 
 TEST(RuleCache, ChangedRuleFileInvalidatesIt) {
@@ -187,12 +191,14 @@ TEST(RuleCache, DamagedCacheIsNeverTrusted) {
     damaged.push_back(d);
   }
   for (size_t k = 0; k < damaged.size(); ++k) {
-    SCOPED_TRACE("damaged cache #" + std::to_string(k));
-    write_file(file, damaged[k]);
-    const Loaded l = load(dir.file("rules"), dir.file("cache"));
-    EXPECT_FALSE(l.rules->loaded_from_cache());
-    EXPECT_EQ(l.rules->rules().size(), 2u);
-    EXPECT_EQ(l.hits, kExpected);
+    for (unsigned threads : {0u, 1u}) {
+      SCOPED_TRACE("damaged cache #" + std::to_string(k) + ", threads " + std::to_string(threads));
+      write_file(file, damaged[k]);
+      const Loaded l = load(dir.file("rules"), dir.file("cache"), threads);
+      EXPECT_FALSE(l.rules->loaded_from_cache());
+      EXPECT_EQ(l.rules->rules().size(), 2u);
+      EXPECT_EQ(l.hits, kExpected);
+    }
   }
 }
 
@@ -398,4 +404,41 @@ TEST(RuleCachePrune, SavingANewSetPrunesAndLoadingMarksAsUsed) {
   fs::last_write_time(ours, fs::file_time_type::clock::now() - std::chrono::hours(24 * 365));
   EXPECT_TRUE(load(d.rules(), d.cache()).rules->loaded_from_cache());
   EXPECT_GT(fs::last_write_time(ours), fs::file_time_type::clock::now() - std::chrono::hours(1));
+}
+
+TEST(RuleCacheManifest, SymbolicLinksToFilesAreFollowedAndWatched) {
+  NoRacyWindow no_racy;
+  TempDir dir;
+  fs::create_directories(dir.file("store"));
+  fs::create_directories(dir.file("rules"));
+  fs::create_directories(dir.file("elsewhere"));
+  write_file(dir.file("store/a.yml"), kRuleA);
+  write_file(dir.file("store/b.yml"), kRuleB);
+  write_file(dir.file("elsewhere/b2.yml"), kRuleB);
+  fs::create_symlink(dir.file("store/a.yml"), dir.file("rules/0001_a.yml"));
+  fs::create_symlink(dir.file("store/b.yml"), dir.file("rules/0002_b.yml"));
+  fs::create_directory_symlink(dir.file("elsewhere"), dir.file("rules/linked_dir"));  // never walked
+  Loaded l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_EQ(l.rules->rules().size(), 2u);
+  EXPECT_EQ(l.hits, kExpected);
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_TRUE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.rules->rule_files_read(), 0u);
+  // The target edited in place, same size, mtime put back: the link's stamp is the target's.
+  const auto mtime = fs::last_write_time(dir.file("store/b.yml"));
+  const std::string text = read_file(dir.file("store/b.yml"));
+  overwrite_in_place(dir.file("store/b.yml"), text.find("{32}"), "{40}");
+  fs::last_write_time(dir.file("store/b.yml"), mtime);
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_FALSE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.hits[1], std::vector<std::string>{});
+  // The link pointed elsewhere, at the original text: the first compiled set
+  // (same paths, same contents) is right again, and is used.
+  fs::remove(dir.file("rules/0002_b.yml"));
+  fs::create_symlink(dir.file("elsewhere/b2.yml"), dir.file("rules/0002_b.yml"));
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_GE(l.rules->rule_files_read(), 1u);
+  EXPECT_TRUE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.hits, kExpected);
+  EXPECT_EQ(l.rules->rules().size(), 2u);
 }

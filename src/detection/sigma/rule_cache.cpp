@@ -10,7 +10,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <sstream>
+#include <thread>
 
 #include "detection/sigma/rule_files.hpp"
 #include "detection/sigma/ruleset.hpp"
@@ -21,7 +23,11 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 7;
+constexpr uint32_t kFormat = 8;
+// magic, format, key, payload length, payload checksum, and where in the
+// payload the atoms and the databases start (so that a second thread can
+// decode the rules and the databases while the first decodes the rest).
+constexpr size_t kHeader = 8 + 4 + 8 + 8 + 8 + 8 + 8;
 
 class Writer {
  public:
@@ -249,7 +255,7 @@ void write_db(Writer& w, const hs_database_t* db) {
 
 struct SerialisedDb {
   enum Kind { Field, Keyword, Regex } kind;
-  NameId field;
+  std::string_view field;  // interned by the caller, in order (ids must not depend on threads)
   std::string_view bytes;  // empty: no database
 };
 
@@ -390,6 +396,7 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     w.str(p.message);
     w.u8(p.warning);
   }
+  const uint64_t atoms_at = w.buf().size();
   w.u32(static_cast<uint32_t>(rs.atoms_.size()));
   for (const Atom& a : rs.atoms_) {
     w.name(a.field);
@@ -427,6 +434,7 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   w.u32s(rs.any_windows_);
   w.u32s(rs.non_windows_);
   w.u64(rs.prefilter_.id_count_);
+  const uint64_t dbs_at = w.buf().size();
   w.u32(static_cast<uint32_t>(rs.prefilter_.by_field_.size()));
   for (const auto& [field, db] : rs.prefilter_.by_field_) {
     w.name(field);
@@ -446,6 +454,8 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   header.append(reinterpret_cast<const char*>(&key), 8);
   header.append(reinterpret_cast<const char*>(&len), 8);
   header.append(reinterpret_cast<const char*>(&sum), 8);
+  header.append(reinterpret_cast<const char*>(&atoms_at), 8);
+  header.append(reinterpret_cast<const char*>(&dbs_at), 8);
 
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(file).parent_path(), ec);
@@ -473,31 +483,77 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
 bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   const MappedCacheFile data(file);
   if (!data.data()) return false;
-  constexpr size_t kHeader = 8 + 4 + 8 + 8 + 8;
   if (data.size() < kHeader || std::memcmp(data.data(), kMagic, 8) != 0) return false;
   uint32_t format;
-  uint64_t stored_key, len, sum;
+  uint64_t stored_key, len, sum, atoms_at, dbs_at;
   std::memcpy(&format, data.data() + 8, 4);
   std::memcpy(&stored_key, data.data() + 12, 8);
   std::memcpy(&len, data.data() + 20, 8);
   std::memcpy(&sum, data.data() + 28, 8);
+  std::memcpy(&atoms_at, data.data() + 36, 8);
+  std::memcpy(&dbs_at, data.data() + 44, 8);
   if (format != kFormat || stored_key != key || len != data.size() - kHeader) return false;
+  if (atoms_at < 4 || atoms_at > dbs_at || dbs_at > len) return false;
   const char* payload = data.data() + kHeader;
-  if (XXH3_64bits(payload, len) != sum) return false;
 
-  Reader rd(payload, len);
+  // Two parts decoded side by side when more than one thread is allowed:
+  // [checksum, rules and problems, databases] on a helper thread, [atoms,
+  // variants, indexes] on this one. Nothing is taken before both succeed
+  // and the checksum matched, and only this thread interns names (their ids
+  // must not depend on timing).
   RuleSet fresh(rs.options_);
-  fresh.rules_.resize(rd.count(16));
-  for (Rule& r : fresh.rules_) read_rule(rd, r);
-  fresh.problems_.resize(rd.count(16));
-  for (RuleProblem& p : fresh.problems_) {
-    p.path = rd.str();
-    p.document = static_cast<int>(rd.u32());
-    p.rule = rd.str();
-    p.field = rd.str();
-    p.message = rd.str();
-    p.warning = rd.u8();
-  }
+  std::vector<SerialisedDb> dbs;
+  std::vector<hs_database_t*> loaded;
+  bool side_ok = false;
+  std::promise<bool> checked;  // the checksum matched, and fresh.rules_ has its size
+  auto side = [&] {
+    if (XXH3_64bits(payload, len) != sum) {
+      checked.set_value(false);
+      return;
+    }
+    Reader rr(payload, atoms_at);
+    fresh.rules_.resize(rr.count(16));
+    checked.set_value(rr.ok());
+    for (Rule& r : fresh.rules_) read_rule(rr, r);
+    fresh.problems_.resize(rr.count(16));
+    for (RuleProblem& p : fresh.problems_) {
+      p.path = rr.str();
+      p.document = static_cast<int>(rr.u32());
+      p.rule = rr.str();
+      p.field = rr.str();
+      p.message = rr.str();
+      p.warning = rr.u8();
+    }
+    if (!rr.ok() || !rr.at_end()) return;
+    // The databases: located first, then deserialised together into one block.
+    Reader dr(payload + dbs_at, len - dbs_at);
+    const uint32_t field_dbs = dr.count(8);
+    for (uint32_t k = 0; k < field_dbs && dr.ok(); ++k) {
+      const std::string_view field = dr.view();
+      dbs.push_back({SerialisedDb::Field, field, dr.view()});
+    }
+    dbs.push_back({SerialisedDb::Keyword, {}, dr.view()});
+    const uint32_t regex_dbs = dr.count(8);
+    for (uint32_t k = 0; k < regex_dbs && dr.ok(); ++k) {
+      const std::string_view field = dr.view();
+      dbs.push_back({SerialisedDb::Regex, field, dr.view()});
+    }
+    if (!dr.ok() || !dr.at_end()) return;
+    side_ok = deserialise_dbs(dbs, fresh.prefilter_.db_block_, loaded);
+  };
+  std::thread helper;
+  if (rs.options_.threads != 1)
+    helper = std::thread(side);
+  else
+    side();
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join{helper};
+
+  Reader rd(payload + atoms_at, dbs_at - atoms_at);
   fresh.atoms_.resize(rd.count(8));
   for (Atom& a : fresh.atoms_) {
     a.field = rd.name();
@@ -506,6 +562,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     a.patterns.resize(rd.count(8));
     for (Pattern& p : a.patterns) read_pattern(rd, p);
   }
+  if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
   const size_t atom_count = fresh.atoms_.size(), rule_count = fresh.rules_.size();
   fresh.variants_.resize(rd.count(8));
   for (Variant& v : fresh.variants_) {
@@ -569,28 +626,16 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   for (const Variant& v : fresh.variants_)
     for (uint32_t id : v.trigger)
       if (id >= fresh.prefilter_.id_count_) rd.fail();
-  // The databases: located first, then deserialised together into one block.
-  std::vector<SerialisedDb> dbs;
-  const uint32_t field_dbs = rd.count(8);
-  for (uint32_t k = 0; k < field_dbs && rd.ok(); ++k) {
-    const NameId field = rd.name();
-    dbs.push_back({SerialisedDb::Field, field, rd.view()});
-  }
-  dbs.push_back({SerialisedDb::Keyword, kNoName, rd.view()});
-  const uint32_t regex_dbs = rd.count(8);
-  for (uint32_t k = 0; k < regex_dbs && rd.ok(); ++k) {
-    const NameId field = rd.name();
-    dbs.push_back({SerialisedDb::Regex, field, rd.view()});
-  }
   if (!rd.ok() || !rd.at_end()) return false;
-  std::vector<hs_database_t*> loaded;
-  if (!deserialise_dbs(dbs, fresh.prefilter_.db_block_, loaded)) return false;
+  if (helper.joinable()) helper.join();
+  if (!side_ok) return false;
+  auto field_name = [](std::string_view s) { return s == "\x01" ? kNoName : intern(s); };
   for (size_t k = 0; k < dbs.size(); ++k) {
     if (!loaded[k]) continue;
     switch (dbs[k].kind) {
-      case SerialisedDb::Field: fresh.prefilter_.by_field_[dbs[k].field] = loaded[k]; break;
+      case SerialisedDb::Field: fresh.prefilter_.by_field_[field_name(dbs[k].field)] = loaded[k]; break;
       case SerialisedDb::Keyword: fresh.prefilter_.keyword_ = loaded[k]; break;
-      case SerialisedDb::Regex: fresh.prefilter_.regex_by_field_[dbs[k].field] = loaded[k]; break;
+      case SerialisedDb::Regex: fresh.prefilter_.regex_by_field_[field_name(dbs[k].field)] = loaded[k]; break;
     }
   }
 

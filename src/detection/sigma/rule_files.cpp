@@ -9,11 +9,13 @@
 #include <xxhash.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "event/text.hpp"
 
@@ -57,29 +59,36 @@ struct Walker {
   std::vector<RuleFileEntry>& out;
   std::string error;
 
-  // `fd` is an open directory, taken over. Subdirectories are entered only
-  // when they are real directories; those that cannot be opened for lack of
-  // permission (or that vanished) are skipped. False with `error` on another
-  // failure.
-  bool dir(int fd, const std::string& path, int depth) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) {
-      error = std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    const FileStamp stamp = stamp_of(st);
+  // Walks the directory at `path`, whose stat is `st`. A directory the
+  // manifest knows unchanged is not opened: its subdirectories are stat'ed by
+  // path (a warm walk is one stat per directory, and one per rule file
+  // afterwards); any other is opened and listed. Subdirectories are entered only when they are real directories (no
+  // symbolic links); those that cannot be opened for lack of permission, or
+  // that vanished, are skipped. False with `error` on another failure.
+  bool dir(const std::string& path, const struct stat& st, bool root, int depth) {
+    FileStamp stamp = stamp_of(st);
     const std::vector<RuleManifest::DirEntry>* listing = known ? known->listing(path, stamp) : nullptr;
     std::vector<RuleManifest::DirEntry> read;
     DIR* d = nullptr;
+    int fd = AT_FDCWD;
     if (!listing) {
-      d = ::fdopendir(fd);
-      if (!d) {
+      fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root ? 0 : O_NOFOLLOW));
+      if (fd < 0) {
+        if (!root && skippable(errno)) return true;
         error = std::strerror(errno);
-        ::close(fd);
         return false;
       }
-      fd = ::dirfd(d);
+      struct stat now {};
+      d = ::fdopendir(fd);
+      if (!d || ::fstat(fd, &now) != 0) {
+        error = std::strerror(errno);
+        if (d)
+          ::closedir(d);
+        else
+          ::close(fd);
+        return false;
+      }
+      stamp = stamp_of(now);  // the directory as listed, should it have changed since `st`
       if (!list(d, read)) {
         ::closedir(d);
         return false;
@@ -89,31 +98,36 @@ struct Walker {
     }
     if (record) record->add_dir(path, stamp, *listing, taken_ns);
     bool ok = true;
+    struct stat est {};
     for (const RuleManifest::DirEntry& e : *listing) {
+      std::string sub = join(path, e.name);
       if (e.is_dir) {
+        // Relative to the open directory, or by path when it was not opened.
+        const char* name = fd == AT_FDCWD ? sub.c_str() : e.name.c_str();
         if (depth > 256) continue;  // a loop of bind mounts, say
-        const int sub = ::openat(fd, e.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-        if (sub < 0) {
-          if (errno == EACCES || errno == EPERM || errno == ENOENT || errno == ELOOP || errno == ENOTDIR) continue;
+        if (::fstatat(fd, name, &est, AT_SYMLINK_NOFOLLOW) != 0) {
+          if (skippable(errno)) continue;
           error = std::strerror(errno);
           ok = false;
           break;
         }
-        if (!dir(sub, join(path, e.name), depth + 1)) {
+        if (!S_ISDIR(est.st_mode)) continue;
+        if (!dir(sub, est, false, depth + 1)) {
           ok = false;
           break;
         }
         continue;
       }
-      // A regular file, or a symbolic link to one: its target's stamp.
-      if (::fstatat(fd, e.name.c_str(), &st, 0) != 0 || !S_ISREG(st.st_mode)) continue;
-      out.push_back({join(path, e.name), stamp_of(st)});
+      // A rule file candidate: stat'ed after the walk (in parallel), kept if
+      // it is a regular file or a symbolic link to one.
+      out.push_back({std::move(sub), {}});
     }
-    if (d)
-      ::closedir(d);
-    else
-      ::close(fd);
+    if (d) ::closedir(d);
     return ok;
+  }
+
+  static bool skippable(int err) {
+    return err == EACCES || err == EPERM || err == ENOENT || err == ELOOP || err == ENOTDIR;
   }
 
   // The subdirectories and rule-file candidates of a directory.
@@ -293,11 +307,13 @@ bool write_atomically(const std::string& file, std::string_view a, std::string_v
 }  // namespace
 
 std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths, std::vector<RuleProblem>& problems,
-                                           const RuleManifest* known, RuleManifest* record, int64_t taken_ns) {
+                                           const RuleManifest* known, RuleManifest* record, int64_t taken_ns,
+                                           unsigned threads) {
   std::vector<RuleFileEntry> files;
   if (known) files.reserve(known->size());
   if (record && known) record->reserve(known->size(), known->dir_count());
-  std::vector<size_t> runs;  // where each path's files start
+  std::vector<size_t> runs;     // where each path's files start
+  std::vector<size_t> to_stat;  // files found by walking, not stat'ed yet
   for (const auto& p : paths) {
     runs.push_back(files.size());
     struct stat st {};
@@ -309,14 +325,46 @@ std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths
       files.push_back({p, stamp_of(st)});
       continue;
     }
+    const size_t first = files.size();
     Walker w{known, record, taken_ns, files, {}};
-    const int fd = ::open(p.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-      w.error = std::strerror(errno);
-    else
-      w.dir(fd, p, 0);
+    w.dir(p, st, true, 0);
+    for (size_t i = first; i < files.size(); ++i) to_stat.push_back(i);
     if (!w.error.empty()) problems.push_back({p, 0, "", "", "cannot read directory: " + w.error});
   }
+  // Thousands of stat calls at a few microseconds each (path lookup, security
+  // hooks): a third of a warm start. Spread over the threads.
+  std::vector<uint8_t> regular(files.size(), 1);
+  {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      constexpr size_t kBatch = 64;
+      for (size_t b; (b = next.fetch_add(kBatch)) < to_stat.size();)
+        for (size_t k = b; k < std::min(b + kBatch, to_stat.size()); ++k) {
+          RuleFileEntry& f = files[to_stat[k]];
+          struct stat st {};
+          if (::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+            f.stamp = stamp_of(st);
+          else
+            regular[to_stat[k]] = 0;
+        }
+    };
+    const unsigned n = static_cast<unsigned>(std::min<size_t>(std::max(1u, threads), to_stat.size() / 256 + 1));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  }
+  if (std::find(regular.begin(), regular.end(), 0) != regular.end()) {
+    size_t kept = 0;
+    for (size_t k = 0; k < runs.size(); ++k) {
+      const size_t from = runs[k], to = k + 1 < runs.size() ? runs[k + 1] : files.size();
+      runs[k] = kept;
+      for (size_t i = from; i < to; ++i)
+        if (regular[i]) files[kept++] = std::move(files[i]);
+    }
+    files.resize(kept);
+  }
+
   // The walk yields each path's files in order. Several paths (sigma's rules/,
   // rules-threat-hunting/...) usually give disjoint runs, which only need
   // putting in order; anything else is sorted and deduplicated.

@@ -125,9 +125,10 @@ class RuleManifest {
 // Missing paths and unreadable directories become problems. With `known`,
 // directories whose stamp it records unchanged are not read again; `record`
 // (when given) gets every directory walked.
+// `threads` share the stat calls of the rule files.
 std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths, std::vector<RuleProblem>& problems,
                                            const RuleManifest* known = nullptr, RuleManifest* record = nullptr,
-                                           int64_t taken_ns = 0);
+                                           int64_t taken_ns = 0, unsigned threads = 1);
 
 // Keeps a cache directory bounded. Every distinct key (rule set, mapping,
 // placeholders, vigil binary) leaves a compiled set of ~16 MB, and each

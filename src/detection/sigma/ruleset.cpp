@@ -485,10 +485,10 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths) {
     manifest_file = RuleManifest::path(options_.cache_dir, paths);
     manifest.load(manifest_file);
   }
-  const std::vector<RuleFileEntry> files = find_rule_files(paths, read_problems, cacheable ? &manifest : nullptr,
-                                                           cacheable ? &updated : nullptr, taken_ns);
-  const size_t n = files.size();
   unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::vector<RuleFileEntry> files = find_rule_files(paths, read_problems, cacheable ? &manifest : nullptr,
+                                                           cacheable ? &updated : nullptr, taken_ns, threads);
+  const size_t n = files.size();
   threads = static_cast<unsigned>(std::min<size_t>(threads, n / 64 + 1));
 
   // Per file: its text once read, its content hash once known, whether reading failed.
