@@ -1,11 +1,14 @@
 // The compiled-rule cache: a second load comes from it, gives the same rules and
 // the same matches, changes to a rule file invalidate it, and a damaged cache
 // file is never trusted (the rules are compiled afresh, results unchanged).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
+#include "detection/sigma/rule_files.hpp"
 #include "detection/sigma/ruleset.hpp"
 #include "sources/jsonl_reader.hpp"
 #include "test_support.hpp"
@@ -53,10 +56,12 @@ struct Loaded {
   std::vector<std::vector<std::string>> hits;  // rule ids hit, per event
 };
 
-Loaded load(const fs::path& rules_dir, const fs::path& cache_dir) {
+// threads 0 (all cores) decodes a cache file on two threads, 1 on one.
+Loaded load(const fs::path& rules_dir, const fs::path& cache_dir, unsigned threads = 0) {
   sigma::RuleSetOptions o;
   o.logsources = LogSourceMap::builtin();
   o.cache_dir = cache_dir.string();
+  o.threads = threads;
   Loaded l;
   l.rules = std::make_unique<sigma::RuleSet>(o);
   l.rules->load_paths({rules_dir.string()});
@@ -77,8 +82,8 @@ Loaded load(const fs::path& rules_dir, const fs::path& cache_dir) {
 fs::path only_cache_file(const fs::path& dir) {
   fs::path found;
   size_t n = 0;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().extension() == ".bin") {
+  for (const auto& e : fs::directory_iterator(dir))  // compiled sets; the manifest is manifest-*.bin
+    if (e.path().extension() == ".bin" && e.path().filename().string().rfind("rules-", 0) == 0) {
       found = e.path();
       ++n;
     }
@@ -88,6 +93,46 @@ fs::path only_cache_file(const fs::path& dir) {
 
 const std::vector<std::vector<std::string>> kExpected = {
     {"11111111-1111-4111-8111-111111111111"}, {"22222222-2222-4222-8222-222222222222"}, {}, {}};
+
+// Files the tests write are seconds old at most, so the manifest would call
+// them racy and hash them anyway; a zero window lets a test see what the stat
+// comparison alone decides.
+struct NoRacyWindow {
+  int64_t saved = sigma::RuleManifest::racy_window_ns;
+  NoRacyWindow() { sigma::RuleManifest::racy_window_ns = 0; }
+  ~NoRacyWindow() { sigma::RuleManifest::racy_window_ns = saved; }
+};
+
+fs::path only_manifest(const fs::path& dir) {
+  fs::path found;
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind("manifest-", 0) == 0) {
+      found = e.path();
+      ++n;
+    }
+  EXPECT_EQ(n, 1u);
+  return found;
+}
+
+// Overwrites bytes in place: same inode, same size.
+void overwrite_in_place(const fs::path& p, size_t at, std::string_view bytes) {
+  std::fstream f(p, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(at));
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+struct RulesDir {
+  TempDir dir;
+  RulesDir() {
+    fs::create_directories(dir.file("rules/sub"));
+    write_file(dir.file("rules/a.yml"), kRuleA);
+    write_file(dir.file("rules/sub/b.yml"), kRuleB);
+  }
+  fs::path rules() const { return dir.file("rules"); }
+  fs::path cache() const { return dir.file("cache"); }
+  fs::path b() const { return dir.file("rules/sub/b.yml"); }
+};
 
 }  // namespace
 
@@ -101,12 +146,14 @@ TEST(RuleCache, SecondLoadComesFromTheCacheWithTheSameResults) {
   EXPECT_EQ(first.hits, kExpected);
   only_cache_file(dir.file("cache"));
 
-  const Loaded second = load(dir.file("rules"), dir.file("cache"));
-  EXPECT_TRUE(second.rules->loaded_from_cache());
-  ASSERT_EQ(second.rules->rules().size(), 2u);
-  EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
-  EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
-  EXPECT_EQ(second.hits, kExpected);
+  for (unsigned threads : {0u, 1u}) {
+    const Loaded second = load(dir.file("rules"), dir.file("cache"), threads);
+    EXPECT_TRUE(second.rules->loaded_from_cache());
+    ASSERT_EQ(second.rules->rules().size(), 2u);
+    EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
+    EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
+    EXPECT_EQ(second.hits, kExpected);
+  }
 }
 
 TEST(RuleCache, ChangedRuleFileInvalidatesIt) {
@@ -144,11 +191,254 @@ TEST(RuleCache, DamagedCacheIsNeverTrusted) {
     damaged.push_back(d);
   }
   for (size_t k = 0; k < damaged.size(); ++k) {
-    SCOPED_TRACE("damaged cache #" + std::to_string(k));
-    write_file(file, damaged[k]);
-    const Loaded l = load(dir.file("rules"), dir.file("cache"));
-    EXPECT_FALSE(l.rules->loaded_from_cache());
-    EXPECT_EQ(l.rules->rules().size(), 2u);
+    for (unsigned threads : {0u, 1u}) {
+      SCOPED_TRACE("damaged cache #" + std::to_string(k) + ", threads " + std::to_string(threads));
+      write_file(file, damaged[k]);
+      const Loaded l = load(dir.file("rules"), dir.file("cache"), threads);
+      EXPECT_FALSE(l.rules->loaded_from_cache());
+      EXPECT_EQ(l.rules->rules().size(), 2u);
+      EXPECT_EQ(l.hits, kExpected);
+    }
+  }
+}
+
+// The manifest: a warm load reads no rule file, yet any change is seen.
+
+TEST(RuleCacheManifest, WarmLoadReadsNoRuleFile) {
+  NoRacyWindow no_racy;
+  RulesDir d;
+  const Loaded first = load(d.rules(), d.cache());
+  EXPECT_FALSE(first.rules->loaded_from_cache());
+  EXPECT_EQ(first.rules->rule_files_read(), 2u);
+  only_manifest(d.cache());
+  const Loaded second = load(d.rules(), d.cache());
+  EXPECT_TRUE(second.rules->loaded_from_cache());
+  EXPECT_EQ(second.rules->rule_files_read(), 0u);
+  EXPECT_EQ(second.hits, kExpected);
+}
+
+TEST(RuleCacheManifest, RecentFilesAreHashedAgain) {
+  // Files changed within the window are not trusted to their stat (an hour
+  // here, so that a slow machine cannot age them out of it).
+  const int64_t saved = sigma::RuleManifest::racy_window_ns;
+  sigma::RuleManifest::racy_window_ns = 3600'000'000'000;
+  RulesDir d;
+  load(d.rules(), d.cache());
+  const Loaded second = load(d.rules(), d.cache());
+  sigma::RuleManifest::racy_window_ns = saved;
+  EXPECT_TRUE(second.rules->loaded_from_cache());
+  EXPECT_EQ(second.rules->rule_files_read(), 2u);
+}
+
+TEST(RuleCacheManifest, SameSizeEditWithTheMtimePutBackInvalidates) {
+  NoRacyWindow no_racy;
+  RulesDir d;
+  const auto mtime = fs::last_write_time(d.b());
+  load(d.rules(), d.cache());
+  const std::string text = read_file(d.b());
+  overwrite_in_place(d.b(), text.find("{32}"), "{40}");  // the hash-like rule now wants 40 digits
+  fs::last_write_time(d.b(), mtime);                      // mtime and size as recorded; ctime moved
+  ASSERT_EQ(read_file(d.b()).size(), text.size());
+  const Loaded after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.hits[1], std::vector<std::string>{}) << "the stale compiled rule must not be used";
+  EXPECT_EQ(after.hits[0], kExpected[0]);
+}
+
+TEST(RuleCacheManifest, SameSizeEditWithATouchedMtimeInvalidates) {
+  RulesDir d;  // the real racy window: an edit right after the load
+  load(d.rules(), d.cache());
+  const std::string text = read_file(d.b());
+  overwrite_in_place(d.b(), text.find("{32}"), "{40}");
+  fs::last_write_time(d.b(), fs::file_time_type::clock::now());
+  const Loaded after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.hits[1], std::vector<std::string>{});
+  EXPECT_EQ(after.hits[0], kExpected[0]);
+}
+
+TEST(RuleCacheManifest, AddedAndRemovedFilesAreSeen) {
+  NoRacyWindow no_racy;
+  RulesDir d;
+  load(d.rules(), d.cache());
+  fs::remove(d.b());  // the directory's listing changes
+  Loaded after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.rules->rules().size(), 1u);
+  EXPECT_EQ(after.hits[1], std::vector<std::string>{});
+  fs::create_directories(d.dir.file("rules/sub/deeper"));
+  write_file(d.dir.file("rules/sub/deeper/b.yaml"), kRuleB);
+  after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.hits, kExpected);
+  after = load(d.rules(), d.cache());
+  EXPECT_TRUE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.rules->rule_files_read(), 0u);
+  EXPECT_EQ(after.hits, kExpected);
+}
+
+TEST(RuleCacheManifest, DamagedManifestIsIgnored) {
+  NoRacyWindow no_racy;
+  RulesDir d;
+  load(d.rules(), d.cache());
+  const fs::path manifest = only_manifest(d.cache());
+  const std::string good = read_file(manifest);
+  ASSERT_GT(good.size(), 64u);
+  std::mt19937 rng(99);
+  std::vector<std::string> damaged = {"", "VIGILMF1", good.substr(0, good.size() / 2), good + "x",
+                                      std::string(good.size(), '\0')};
+  for (int i = 0; i < 40; ++i) {
+    std::string m = good;
+    const size_t at = (i < 28) ? static_cast<size_t>(i) : rng() % m.size();
+    m[at] = static_cast<char>(m[at] ^ (1 + rng() % 255));
+    damaged.push_back(m);
+  }
+  for (size_t k = 0; k < damaged.size(); ++k) {
+    SCOPED_TRACE("damaged manifest #" + std::to_string(k));
+    write_file(manifest, damaged[k]);
+    const Loaded l = load(d.rules(), d.cache());
+    EXPECT_TRUE(l.rules->loaded_from_cache());  // the rules did not change
+    EXPECT_EQ(l.rules->rule_files_read(), 2u) << "a damaged manifest must not vouch for any file";
     EXPECT_EQ(l.hits, kExpected);
   }
+  // And once rewritten, an edit behind a damaged manifest is still seen.
+  write_file(manifest, good.substr(0, good.size() - 1));
+  const std::string text = read_file(d.b());
+  overwrite_in_place(d.b(), text.find("{32}"), "{40}");
+  const Loaded after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.hits[1], std::vector<std::string>{});
+}
+
+TEST(RuleCacheManifest, RoundTripAndStampComparison) {
+  TempDir dir;
+  sigma::RuleManifest m;
+  sigma::FileStamp st{1, 2, 3, 4'000'000'000, 5'000'000'000, 0100644};
+  const int64_t later = 100'000'000'000;
+  m.add("/r/a.yml", st, 0xabc, later);
+  m.add("/r/b.yml", st, 0xdef, 5'500'000'000);  // changed 0.5 s before its stamp was taken: racy
+  m.add_dir("/r", st, {{"a.yml", false}, {"b.yml", false}, {"sub", true}}, later);
+  ASSERT_TRUE(m.save(dir.file("m.bin").string()));
+  sigma::RuleManifest back;
+  ASSERT_TRUE(back.load(dir.file("m.bin").string()));
+  EXPECT_TRUE(back == m);
+  uint64_t h = 0;
+  EXPECT_TRUE(back.lookup("/r/a.yml", st, h));
+  EXPECT_EQ(h, 0xabcu);
+  EXPECT_FALSE(back.lookup("/r/b.yml", st, h)) << "racy entries are hashed again";
+  EXPECT_FALSE(back.lookup("/r/c.yml", st, h));
+  for (int field = 0; field < 6; ++field) {
+    sigma::FileStamp other = st;
+    switch (field) {
+      case 0: other.dev += 1; break;
+      case 1: other.ino += 1; break;
+      case 2: other.size += 1; break;
+      case 3: other.mtime_ns += 1; break;
+      case 4: other.ctime_ns += 1; break;
+      default: other.mode = 0100600; break;
+    }
+    EXPECT_FALSE(back.lookup("/r/a.yml", other, h)) << "stamp field " << field;
+  }
+  ASSERT_NE(back.listing("/r", st), nullptr);
+  EXPECT_EQ(back.listing("/r", st)->size(), 3u);
+  sigma::FileStamp moved = st;
+  moved.mtime_ns += 1;
+  EXPECT_EQ(back.listing("/r", moved), nullptr);
+  EXPECT_EQ(back.listing("/elsewhere", st), nullptr);
+}
+
+// Pruning: the cache directory keeps the most recently used compiled sets.
+
+namespace {
+
+void make_file_aged(const fs::path& p, std::chrono::seconds age) {
+  write_file(p, "x");
+  fs::last_write_time(p, fs::file_time_type::clock::now() - age);
+}
+
+size_t count_prefixed(const fs::path& dir, const std::string& prefix) {
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(dir)) n += e.path().filename().string().rfind(prefix, 0) == 0;
+  return n;
+}
+
+}  // namespace
+
+TEST(RuleCachePrune, KeepsTheMostRecentlyUsedSets) {
+  TempDir dir;
+  for (int i = 0; i < 12; ++i)  // rules-...00 is the most recent, rules-...11 the oldest
+    make_file_aged(dir.file(fmt::format("rules-{:016x}.bin", i)), std::chrono::hours(1 + i));
+  for (int i = 0; i < 40; ++i) make_file_aged(dir.file(fmt::format("manifest-{:016x}.bin", i)), std::chrono::hours(1 + i));
+  make_file_aged(dir.file("rules-0000000000000099.bin.tmp.123"), std::chrono::hours(3));   // a dead write
+  make_file_aged(dir.file("rules-0000000000000098.bin.tmp.456"), std::chrono::seconds(5));  // a live one
+  make_file_aged(dir.file("notes.txt"), std::chrono::hours(1000));                         // not ours
+  make_file_aged(dir.file("rules-old.bin.bak"), std::chrono::hours(1000));                 // not a cache file
+  EXPECT_EQ(sigma::prune_cache_dir(dir.path().string(), 8, 32), 4u + 8u + 1u);
+  for (int i = 0; i < 12; ++i)
+    EXPECT_EQ(fs::exists(dir.file(fmt::format("rules-{:016x}.bin", i))), i < 8) << i;
+  EXPECT_EQ(count_prefixed(dir.path(), "manifest-"), 32u);
+  EXPECT_TRUE(fs::exists(dir.file(fmt::format("manifest-{:016x}.bin", 31))));
+  EXPECT_FALSE(fs::exists(dir.file(fmt::format("manifest-{:016x}.bin", 32))));
+  EXPECT_FALSE(fs::exists(dir.file("rules-0000000000000099.bin.tmp.123")));
+  EXPECT_TRUE(fs::exists(dir.file("rules-0000000000000098.bin.tmp.456")));
+  EXPECT_TRUE(fs::exists(dir.file("notes.txt")));
+  EXPECT_TRUE(fs::exists(dir.file("rules-old.bin.bak")));
+  EXPECT_EQ(sigma::prune_cache_dir(dir.path().string(), 8, 32), 0u);
+}
+
+TEST(RuleCachePrune, SavingANewSetPrunesAndLoadingMarksAsUsed) {
+  RulesDir d;
+  fs::create_directories(d.cache());
+  for (int i = 0; i < 10; ++i)
+    make_file_aged(d.cache() / fmt::format("rules-{:016x}.bin", i), std::chrono::hours(24 * (i + 1)));
+  load(d.rules(), d.cache());  // compiles and saves a new set: 11 sets, 8 kept
+  EXPECT_EQ(count_prefixed(d.cache(), "rules-"), 8u);
+  EXPECT_TRUE(fs::exists(d.cache() / fmt::format("rules-{:016x}.bin", 0)));
+  EXPECT_FALSE(fs::exists(d.cache() / fmt::format("rules-{:016x}.bin", 7)));
+  // The new set is the most recent; age it, load it, and it is the most recent again.
+  fs::path ours;
+  for (const auto& e : fs::directory_iterator(d.cache()))
+    if (e.path().filename().string().rfind("rules-", 0) == 0 &&
+        (ours.empty() || e.last_write_time() > fs::last_write_time(ours)))
+      ours = e.path();
+  fs::last_write_time(ours, fs::file_time_type::clock::now() - std::chrono::hours(24 * 365));
+  EXPECT_TRUE(load(d.rules(), d.cache()).rules->loaded_from_cache());
+  EXPECT_GT(fs::last_write_time(ours), fs::file_time_type::clock::now() - std::chrono::hours(1));
+}
+
+TEST(RuleCacheManifest, SymbolicLinksToFilesAreFollowedAndWatched) {
+  NoRacyWindow no_racy;
+  TempDir dir;
+  fs::create_directories(dir.file("store"));
+  fs::create_directories(dir.file("rules"));
+  fs::create_directories(dir.file("elsewhere"));
+  write_file(dir.file("store/a.yml"), kRuleA);
+  write_file(dir.file("store/b.yml"), kRuleB);
+  write_file(dir.file("elsewhere/b2.yml"), kRuleB);
+  fs::create_symlink(dir.file("store/a.yml"), dir.file("rules/0001_a.yml"));
+  fs::create_symlink(dir.file("store/b.yml"), dir.file("rules/0002_b.yml"));
+  fs::create_directory_symlink(dir.file("elsewhere"), dir.file("rules/linked_dir"));  // never walked
+  Loaded l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_EQ(l.rules->rules().size(), 2u);
+  EXPECT_EQ(l.hits, kExpected);
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_TRUE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.rules->rule_files_read(), 0u);
+  // The target edited in place, same size, mtime put back: the link's stamp is the target's.
+  const auto mtime = fs::last_write_time(dir.file("store/b.yml"));
+  const std::string text = read_file(dir.file("store/b.yml"));
+  overwrite_in_place(dir.file("store/b.yml"), text.find("{32}"), "{40}");
+  fs::last_write_time(dir.file("store/b.yml"), mtime);
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_FALSE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.hits[1], std::vector<std::string>{});
+  // The link pointed elsewhere, at the original text: the first compiled set
+  // (same paths, same contents) is right again, and is used.
+  fs::remove(dir.file("rules/0002_b.yml"));
+  fs::create_symlink(dir.file("elsewhere/b2.yml"), dir.file("rules/0002_b.yml"));
+  l = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_GE(l.rules->rule_files_read(), 1u);
+  EXPECT_TRUE(l.rules->loaded_from_cache());
+  EXPECT_EQ(l.hits, kExpected);
+  EXPECT_EQ(l.rules->rules().size(), 2u);
 }

@@ -12,9 +12,19 @@ extern const char kBuiltinLogSources[];  // generated from data/logsources.yaml
 
 std::shared_ptr<LogSourceMap> LogSourceMap::builtin() {
   auto m = std::make_shared<LogSourceMap>();
-  std::string error;
-  if (!m->load_yaml(kBuiltinLogSources, &error)) throw std::runtime_error("built-in logsource map is broken: " + error);
+  m->source_text_ = kBuiltinLogSources;
+  m->pending_ = true;
   return m;
+}
+
+void LogSourceMap::parse_pending() const {
+  if (!pending_.load(std::memory_order_acquire)) return;
+  std::lock_guard lock(parse_mu_);
+  if (!pending_.load(std::memory_order_relaxed)) return;
+  std::string error;
+  auto* self = const_cast<LogSourceMap*>(this);  // completing construction, under the lock
+  if (!self->load_yaml(std::string(source_text_), &error))
+    throw std::runtime_error("built-in logsource map is broken: " + error);
 }
 
 bool LogSourceMap::load_file(const std::string& path, std::string* error) {
@@ -74,10 +84,12 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
   }
   entries_ = std::move(entries);
   source_text_ = text;
+  pending_.store(false, std::memory_order_release);
   return true;
 }
 
 LogSourceMap::Scope LogSourceMap::lookup(const sigma::LogSource& ls, std::vector<const EventSource*>& out) const {
+  parse_pending();
   out.clear();
   bool product_known = false;
   for (const Entry& e : entries_) {

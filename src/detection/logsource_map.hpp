@@ -1,8 +1,10 @@
 // Sigma logsource -> the events it covers, as data (data/logsources.yaml,
 // compiled in; users may load their own with --mapping).
 #pragma once
+#include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,9 @@ struct EventSource {
 
 class LogSourceMap {
  public:
+  // The compiled-in map. Its YAML is parsed at the first lookup(): a start
+  // that takes the compiled rules from the cache needs only its text (for
+  // the cache key), and parsing it costs more than loading those rules.
   static std::shared_ptr<LogSourceMap> builtin();
   // Replaces the map with a YAML document in the format of data/logsources.yaml.
   bool load_yaml(const std::string& text, std::string* error);
@@ -37,8 +42,12 @@ class LogSourceMap {
     std::string product, category, service;
     std::vector<EventSource> sources;
   };
+  void parse_pending() const;
   std::vector<Entry> entries_;
   std::string source_text_;
+  // builtin(): source_text_ not parsed into entries_ yet.
+  mutable std::atomic<bool> pending_{false};
+  mutable std::mutex parse_mu_;
 };
 
 }  // namespace vigil

@@ -112,19 +112,22 @@ std::vector<std::string> regex_literals(const Pattern& p) {
   return atoms;
 }
 
-Prefilter::~Prefilter() {
-  for (auto& [f, db] : by_field_) hs_free_database(db);
-  for (auto& [f, db] : regex_by_field_) hs_free_database(db);
-  if (keyword_) hs_free_database(keyword_);
+Prefilter::~Prefilter() { free_databases(); }
+
+void Prefilter::free_databases() {
+  if (!db_block_) {
+    for (auto& [f, db] : by_field_) hs_free_database(db);
+    for (auto& [f, db] : regex_by_field_) hs_free_database(db);
+    if (keyword_) hs_free_database(keyword_);
+  }
+  db_block_.reset();
+  by_field_.clear();
+  regex_by_field_.clear();
+  keyword_ = nullptr;
 }
 
 void Prefilter::build(std::vector<Atom>& atoms) {
-  for (auto& [f, db] : by_field_) hs_free_database(db);
-  by_field_.clear();
-  for (auto& [f, db] : regex_by_field_) hs_free_database(db);
-  regex_by_field_.clear();
-  if (keyword_) hs_free_database(keyword_);
-  keyword_ = nullptr;
+  free_databases();
 
   // Identical expressions (same field, text, case rule) share one id.
   std::map<NameId, Group> groups, regex_groups;

@@ -62,12 +62,16 @@ class Prefilter {
 
  private:
   friend struct RuleCache;
+  void free_databases();
   std::unordered_map<NameId, hs_database_t*> by_field_;
   std::unordered_map<NameId, hs_database_t*> regex_by_field_;
   std::vector<const hs_database_t*> db_index_, regex_db_index_;  // NameId -> database
   std::vector<std::unique_ptr<EqualsTable>> equals_index_;       // NameId -> table
   hs_database_t* keyword_ = nullptr;
   size_t id_count_ = 0;
+  // Set when the databases were deserialised into one block (a cache load):
+  // they live in it and are not freed one by one.
+  std::shared_ptr<void> db_block_;
 };
 
 // Whether a pattern is looked up in its field's equality table rather than scanned.

@@ -5,22 +5,37 @@
 // rules starts in milliseconds. A cache file that is damaged, truncated or from
 // another build is ignored (and rewritten), never trusted: every read is checked
 // and the payload carries its own checksum.
+//
+// The content hash of each rule file comes from the manifest of rule_files.hpp
+// when the file's stat is unchanged, so a warm start reads no rule file. The
+// cache file is mapped rather than read. Writing a new compiled set prunes the
+// directory (prune_cache_dir: the 8 most recently used sets are kept).
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace vigil::sigma {
 
 class RuleSet;
 
+// A rule file and the XXH3-64 hash of its content.
+struct HashedFile {
+  std::string_view path;
+  uint64_t hash;
+};
+
 struct RuleCache {
-  // The key for a set of rule files (path and content of each, in order).
-  static uint64_t key(const RuleSet& rules, const std::vector<std::pair<std::string, std::string>>& files);
+  // The hash of a rule file's content, as key() wants it.
+  static uint64_t content_hash(std::string_view content);
+  // The key for a set of rule files (path and content hash of each, in order).
+  static uint64_t key(const RuleSet& rules, const std::vector<HashedFile>& files);
   static std::string path(const std::string& dir, uint64_t key);
   // False (and `rules` left empty) when the file is missing, damaged or stale.
   static bool load(RuleSet& rules, const std::string& file, uint64_t key);
-  // Writes atomically (temp file + rename); false on any I/O error.
+  // Writes atomically (temp file + rename), then prunes the directory; false on
+  // any I/O error.
   static bool save(const RuleSet& rules, const std::string& file, uint64_t key);
 };
 

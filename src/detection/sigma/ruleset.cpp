@@ -14,6 +14,7 @@
 
 #include "detection/sigma/condition.hpp"
 #include "detection/sigma/rule_cache.hpp"
+#include "detection/sigma/rule_files.hpp"
 #include "event/text.hpp"
 
 namespace vigil::sigma {
@@ -623,89 +624,129 @@ size_t RuleSet::add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&
 
 size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vector<std::string>& filter_paths) {
   std::vector<RuleProblem> read_problems;
-  std::vector<std::string> files;
-  auto walk = [&](const std::string& p, std::vector<std::string>& files) {
-    std::error_code ec;
-    if (fs::is_directory(p, ec)) {
-      for (auto it = fs::recursive_directory_iterator(p, fs::directory_options::skip_permission_denied, ec);
-           !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
-        const auto ext = ascii_lower(it->path().extension().string());
-        if (it->is_regular_file() && (ext == ".yml" || ext == ".yaml")) files.push_back(it->path().string());
-      }
-      if (ec) read_problems.push_back({p, 0, "", "", "cannot read directory: " + ec.message()});
-    } else if (fs::exists(p, ec)) {
-      files.push_back(p);
-    } else {
-      read_problems.push_back({p, 0, "", "", "no such file or directory"});
-    }
-  };
-  for (const auto& p : paths) walk(p, files);
-  std::sort(files.begin(), files.end());
-  files.erase(std::unique(files.begin(), files.end()), files.end());
-  // Files of --filters come after the rule files; only their filters are used.
-  std::vector<std::string> filter_files;
-  for (const auto& p : filter_paths) walk(p, filter_files);
-  std::sort(filter_files.begin(), filter_files.end());
-  filter_files.erase(std::unique(filter_files.begin(), filter_files.end()), filter_files.end());
-  const size_t rule_file_total = files.size();
-  files.insert(files.end(), filter_files.begin(), filter_files.end());
-  // Reading thousands of small files is mostly system calls: spread them over
-  // the threads too (the cache key needs every file's content).
-  unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
-  threads = static_cast<unsigned>(std::min<size_t>(threads, files.size() / 64 + 1));
-  std::vector<std::string> texts(files.size());
-  std::vector<char> readable(files.size(), 0);
-  {
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < files.size();) readable[i] = read_whole_file(files[i], texts[i]);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+  from_cache_ = false;
+  files_read_ = 0;
+  const bool cacheable = !options_.cache_dir.empty() && rules_.empty() && problems_.empty();
+  // With the cache, the manifest of these paths says which directories and
+  // rule files are unchanged since the last load (see rule_files.hpp).
+  const int64_t taken_ns = wall_clock_ns();  // before any stat, for the racy check
+  std::string manifest_file;
+  RuleManifest manifest, updated;
+  if (cacheable) {
+    manifest_file = RuleManifest::path(options_.cache_dir, paths);
+    manifest.load(manifest_file);
   }
-  std::vector<std::pair<std::string, std::string>> contents;
-  contents.reserve(files.size());
-  size_t rule_file_count = 0;
-  for (size_t i = 0; i < files.size(); ++i) {
-    if (!readable[i]) {
-      read_problems.push_back({files[i], 0, "", "", "cannot read"});
+  unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const std::vector<RuleFileEntry> files = find_rule_files(paths, read_problems, cacheable ? &manifest : nullptr,
+                                                           cacheable ? &updated : nullptr, taken_ns, threads);
+  // --filters files (few): always read; only their filter documents are used.
+  // They enter the cache key marked as filters, so the same file given with -r
+  // and with --filters gives different keys.
+  std::vector<RuleFileEntry> filter_entries;
+  if (!filter_paths.empty()) filter_entries = find_rule_files(filter_paths, read_problems);
+  std::vector<std::string> filter_texts(filter_entries.size());
+  std::vector<HashedFile> filter_hashes;
+  for (size_t i = 0; i < filter_entries.size(); ++i) {
+    if (!read_whole_file(filter_entries[i].path, filter_texts[i])) {
+      read_problems.push_back({filter_entries[i].path, 0, "", "", "cannot read"});
       continue;
     }
-    // The cache key covers each file's role too: "filters:" marks --filters files.
-    contents.emplace_back(i < rule_file_total ? files[i] : "filters:" + files[i], std::move(texts[i]));
-    if (i < rule_file_total) ++rule_file_count;
+    filter_hashes.push_back({"filters:" + filter_entries[i].path, RuleCache::content_hash(filter_texts[i])});
   }
+  const size_t n = files.size();
+  threads = static_cast<unsigned>(std::min<size_t>(threads, n / 64 + 1));
 
-  from_cache_ = false;
-  const bool cacheable = !options_.cache_dir.empty() && rules_.empty() && problems_.empty();
+  // Per file: its text once read, its content hash once known, whether reading failed.
+  std::vector<std::string> texts(n);
+  std::vector<uint64_t> hashes(n, 0);
+  enum : uint8_t { kUnknown, kHashed, kRead, kUnreadable };
+  std::vector<uint8_t> state(n, kUnknown);
+  // Reading thousands of small files is mostly system calls: spread them over
+  // the threads.
+  auto read_files = [&](const std::vector<size_t>& which) {
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k; (k = next.fetch_add(1)) < which.size();) {
+        const size_t i = which[k];
+        if (read_whole_file(files[i].path, texts[i])) {
+          hashes[i] = RuleCache::content_hash(texts[i]);
+          state[i] = kRead;
+        } else {
+          state[i] = kUnreadable;
+        }
+      }
+    };
+    const unsigned t_count = static_cast<unsigned>(std::min<size_t>(threads, which.size() / 64 + 1));
+    std::vector<std::thread> pool;
+    for (unsigned t = 1; t < t_count; ++t) pool.emplace_back(work);
+    work();
+    for (auto& t : pool) t.join();
+  };
+
   uint64_t key = 0;
   if (cacheable) {
-    key = RuleCache::key(*this, contents);
+    // Content hashes from the manifest for files whose stat is unchanged; the
+    // others are read now (and their text kept, should the cache miss).
+    std::vector<size_t> misses;
+    for (size_t i = 0; i < n; ++i) {
+      if (manifest.lookup(files[i].path, files[i].stamp, hashes[i]))
+        state[i] = kHashed;
+      else
+        misses.push_back(i);
+    }
+    read_files(misses);
+    files_read_ = misses.size();
+    std::vector<HashedFile> hashed;
+    hashed.reserve(n);
+    for (size_t i = 0; i < n; ++i) {
+      if (state[i] == kUnreadable) continue;
+      hashed.push_back({files[i].path, hashes[i]});
+      updated.add(files[i].path, files[i].stamp, hashes[i], taken_ns);
+    }
+    if (!(updated == manifest)) updated.save(manifest_file);
+    hashed.insert(hashed.end(), filter_hashes.begin(), filter_hashes.end());
+    key = RuleCache::key(*this, hashed);
     from_cache_ = RuleCache::load(*this, RuleCache::path(options_.cache_dir, key), key);
   }
   if (!from_cache_) {
+    std::vector<size_t> unread;
+    for (size_t i = 0; i < n; ++i)
+      if (state[i] == kUnknown || state[i] == kHashed) unread.push_back(i);
+    read_files(unread);
+    files_read_ += unread.size();
     // YAML parsing is the slow part and each file stands alone: parse in parallel,
     // then compile in file order so atom ids and results never depend on threads.
-    std::vector<RuleFile> parsed(contents.size());
+    std::vector<size_t> readable;
+    for (size_t i = 0; i < n; ++i)
+      if (state[i] == kRead) readable.push_back(i);
+    std::vector<RuleFile> parsed(readable.size());
     std::atomic<size_t> next{0};
     auto work = [&] {
-      for (size_t i; (i = next.fetch_add(1)) < contents.size();)
-        parsed[i] = parse_rule_file(i < rule_file_count ? contents[i].first : contents[i].first.substr(8),
-                                    contents[i].second);
+      for (size_t k; (k = next.fetch_add(1)) < readable.size();)
+        parsed[k] = parse_rule_file(files[readable[k]].path, texts[readable[k]]);
     };
     std::vector<std::thread> pool;
     for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
     work();
     for (auto& t : pool) t.join();
-    std::vector<RuleFile> filter_files(std::make_move_iterator(parsed.begin() + ptrdiff_t(rule_file_count)),
-                                       std::make_move_iterator(parsed.end()));
-    parsed.resize(rule_file_count);
+    std::vector<RuleFile> filter_files;
+    for (size_t i = 0; i < filter_entries.size(); ++i)
+      if (!filter_texts[i].empty()) filter_files.push_back(parse_rule_file(filter_entries[i].path, filter_texts[i]));
     add_parsed(std::move(parsed), std::move(filter_files));
     finalize();
-    if (cacheable) RuleCache::save(*this, RuleCache::path(options_.cache_dir, key), key);
+    if (cacheable) {
+      // The key of what was compiled: the texts just read (a file may have
+      // changed, or become unreadable, since its hash came from the manifest).
+      std::vector<HashedFile> hashed;
+      hashed.reserve(readable.size());
+      for (size_t i : readable) hashed.push_back({files[i].path, hashes[i]});
+      hashed.insert(hashed.end(), filter_hashes.begin(), filter_hashes.end());
+      key = RuleCache::key(*this, hashed);
+      RuleCache::save(*this, RuleCache::path(options_.cache_dir, key), key);
+    }
   }
+  for (size_t i = 0; i < n; ++i)
+    if (state[i] == kUnreadable) read_problems.push_back({files[i].path, 0, "", "", "cannot read"});
   problems_.insert(problems_.begin(), read_problems.begin(), read_problems.end());
   return rules_.size();
 }

@@ -68,6 +68,9 @@ class RuleSet {
   size_t load_paths(const std::vector<std::string>& paths, const std::vector<std::string>& filter_paths = {});
   // True when the last load_paths came from the cache.
   bool loaded_from_cache() const { return from_cache_; }
+  // How many rule files the last load_paths read (with the cache's manifest, a
+  // warm load of unchanged files reads none).
+  size_t rule_files_read() const { return files_read_; }
   // Loads rules from YAML text (for tests and embedded packs). Not after a
   // load_paths that came from the cache (its atoms carry no sharing keys).
   size_t load_text(const std::string& name, const std::string& text);
@@ -131,6 +134,7 @@ class RuleSet {
 
   RuleSetOptions options_;
   bool from_cache_ = false;
+  size_t files_read_ = 0;
   std::vector<Rule> rules_;
   std::vector<RuleProblem> problems_;
   std::vector<Atom> atoms_;
