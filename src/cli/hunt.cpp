@@ -17,6 +17,7 @@
 #include "cli/rules.hpp"
 #include "detection/detection.hpp"
 #include "detection/ioc/indicator.hpp"
+#include "detection/ioc/indicator_rule.hpp"
 #include "detection/ioc/matcher.hpp"
 #include "detection/sigma/condition.hpp"
 #include "detection/stories.hpp"
@@ -76,62 +77,6 @@ bool load_all_indicators(const HuntOptions& o, std::vector<ioc::Indicator>& out)
   return true;
 }
 
-// The JSON of an indicator, for the detections it makes.
-std::string indicator_json(const ioc::Indicator& ind) {
-  std::string j = "{\"type\":";
-  append_json_string(j, ioc::indicator_type_name(ind.type));
-  j += ",\"value\":";
-  append_json_string(j, ind.value);
-  j += ",\"id\":";
-  append_json_string(j, ind.id);
-  j += ",\"name\":";
-  append_json_string(j, ind.name);
-  j += ",\"source\":";
-  append_json_string(j, ind.source);
-  j += ",\"confidence\":";
-  j += ind.confidence >= 0 ? std::to_string(ind.confidence) : std::string("null");
-  j += ",\"labels\":[";
-  for (size_t i = 0; i < ind.labels.size(); ++i) {
-    if (i) j += ',';
-    append_json_string(j, ind.labels[i]);
-  }
-  j += "],\"valid_from\":";
-  append_time_json(j, ind.valid_from);
-  j += ",\"valid_until\":";
-  append_time_json(j, ind.valid_until);
-  j += '}';
-  return j;
-}
-
-// A rule standing for one indicator, so that its hits read like any detection:
-// title, level (from the indicator's confidence), ATT&CK tags from its labels.
-sigma::Rule indicator_rule(const ioc::Indicator& ind) {
-  sigma::Rule r;
-  r.id = ind.id;
-  r.title = fmt::format("Threat intelligence: {} {}", ioc::indicator_type_name(ind.type), ind.value);
-  if (!ind.name.empty() && ind.name != ind.value) r.title += " (" + ind.name + ")";
-  r.status = "indicator";
-  r.level = ind.confidence < 0 || ind.confidence >= 70 ? sigma::Level::High
-            : ind.confidence >= 30                     ? sigma::Level::Medium
-                                                       : sigma::Level::Low;
-  r.level_given = true;
-  r.description = fmt::format("An event holds the {} indicator `{}` from {}.", ioc::indicator_type_name(ind.type),
-                              ind.value, ind.source);
-  if (!ind.labels.empty()) {
-    r.description += " Labels:";
-    for (const auto& l : ind.labels) r.description += " " + l + ";";
-    r.description.pop_back();
-    r.description += '.';
-  }
-  r.path = ind.source;
-  r.references.push_back(ind.source);
-  for (const auto& l : ind.labels) {
-    const std::string tech = Attack::technique_id("attack." + ascii_lower(l));
-    if (!tech.empty()) r.tags.push_back("attack." + ascii_lower(l));
-    else r.tags.push_back("intel." + l);
-  }
-  return r;
-}
 
 void report_rule_problems(const sigma::RuleSet& rules, bool quiet) {
   for (const auto& p : rules.problems()) {
@@ -395,10 +340,13 @@ int run_hunt(const HuntOptions& o) {
     if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
   }
 
-  // The rules the outputs see: the Sigma rules, then one per indicator that hits.
-  std::vector<sigma::Rule> rule_table = rules->rules();
+  // The rules the outputs see: the Sigma rules, then (with indicators) one per
+  // indicator that hits.
+  std::vector<sigma::Rule> rule_table;
+  if (!indicators.empty()) rule_table = rules->rules();
+  const std::vector<sigma::Rule>& all_rules = indicators.empty() ? rules->rules() : rule_table;
   std::unordered_map<uint32_t, uint32_t> indicator_rule_of;
-  dctx.rules = &rule_table;
+  dctx.rules = &all_rules;
   dctx.sources = &sources;
 
   const bool show_progress =
@@ -418,14 +366,12 @@ int run_hunt(const HuntOptions& o) {
     visible[i] = filters.rule_enabled[i] && !correlations.hidden(uint32_t(i));
     keep[i] = visible[i];
   }
-  for (const auto& c : rules->correlations())
-    for (const auto& ref : c.rules)
-      for (size_t i = 0; i < rules->rules().size(); ++i)
-        if (rules->rules()[i].id == ref || (!rules->rules()[i].name.empty() && rules->rules()[i].name == ref)) keep[i] = 1;
+  for (size_t i = 0; i < keep.size(); ++i)
+    if (correlations.consumed(uint32_t(i))) keep[i] = 1;
 
   DetectionSorter detections;
   HuntTally tally(dctx);
-  StoryBuilder stories(rule_table, Attack::builtin());
+  StoryBuilder stories(all_rules, Attack::builtin());
   std::vector<uint8_t> file_read(sources.size(), 0);
   std::vector<std::string> file_error(sources.size());
   uint64_t events = 0, bytes_done = 0, files_done = 0;
@@ -471,7 +417,7 @@ int run_hunt(const HuntOptions& o) {
             d.explain_json += ",\"value\":";
             append_json_string(d.explain_json, hit.value);
             d.explain_json += "}]";
-            d.indicator_json = indicator_json(indicators.indicators()[hit.indicator]);
+            d.indicator_json = ioc::indicator_json(indicators.indicators()[hit.indicator]);
             r.detections.push_back(std::move(d));
           }
         }, problems);
@@ -500,7 +446,7 @@ int run_hunt(const HuntOptions& o) {
             const uint32_t ind = d.rule & ~kIndicatorBit;
             auto [it, fresh] = indicator_rule_of.try_emplace(ind, uint32_t(rule_table.size()));
             if (fresh) {
-              rule_table.push_back(indicator_rule(indicators.indicators()[ind]));
+              rule_table.push_back(ioc::indicator_rule(indicators.indicators()[ind]));
               visible.push_back(filters.min_level_ok(rule_table.back().level) ? 1 : 0);
             }
             d.rule = it->second;

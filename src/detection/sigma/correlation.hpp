@@ -93,6 +93,8 @@ class CorrelationEngine {
   // A rule whose own detections are not reported: every correlation that refers
   // to it has `generate: false` (the specification's default).
   bool hidden(uint32_t rule) const { return rule < hidden_.size() && hidden_[rule]; }
+  // A rule some correlation refers to: its detections must reach the engine.
+  bool consumed(uint32_t rule) const { return consumers_.count(rule) != 0; }
   // The correlation behind a meta rule, or nullptr.
   const Correlation* correlation_of(uint32_t rule) const;
   // Input paths by index, to name the files of base events in reports.
