@@ -33,11 +33,11 @@ build=$root/build-fuzz
 echo "== building fuzzers in $build with $cxx =="
 CXX=$cxx cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DVIGIL_FUZZ=ON -DVIGIL_TESTS=OFF >/dev/null
-ninja -C "$build" -j "${FUZZ_JOBS:-$(nproc)}" evtx_fuzzer jsonl_fuzzer
+ninja -C "$build" -j "${FUZZ_JOBS:-$(nproc)}" evtx_fuzzer jsonl_fuzzer zeek_fuzzer
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/vigil-fuzz-seeds-XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$tmp/evtx" "$tmp/jsonl"
+mkdir -p "$tmp/evtx" "$tmp/jsonl" "$tmp/zeek"
 
 if [ -n "${VIGIL_CORPUS:-}" ]; then
   corpus=$VIGIL_CORPUS
@@ -175,12 +175,31 @@ printf '%s\n' '{"a":1}' 'not json' '[1,2]' '' '{"b":"\u00e9\ud83d\ude00"}' >"$tm
 gzip -c "$tmp/jsonl/builtin-evtx.jsonl" >"$tmp/jsonl/builtin-evtx.jsonl.gz"
 echo "JSONL seeds: $(ls "$tmp/jsonl" | wc -l)"
 
+# ---- Zeek TSV seeds: the header and first records of each log type in
+# ../shared/corpus/zeek (one gzip file kept whole), and records alone (the
+# fuzzer puts a header in front of input without one).
+if [ -d "$corpus/zeek" ]; then
+  while IFS= read -r -d '' f; do
+    b=$(basename "$f")
+    kind=${b%%.*}
+    [ -e "$tmp/zeek/$kind.log" ] && continue
+    first_lines "$f" 12 >"$tmp/zeek/$kind.log" || true
+    first_lines "$f" 12 | grep -v '^#' >"$tmp/zeek/$kind-records.log" || true
+  done < <(find "$corpus/zeek" \( -name '*.log' -o -name '*.log.gz' \) -type f -print0 | sort -z)
+  gz=$(find "$corpus/zeek" -name 'ssl.*.log.gz' -type f | sort | head -n 1)
+  [ -n "$gz" ] && cp "$gz" "$tmp/zeek/whole.log.gz"
+fi
+printf '1.5\tC1\t10.0.0.1\t80\t0.25\tT\t-3\ta\\x2cb,c\t(empty)\t1.0,-\t2.5\n-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n' \
+  >"$tmp/zeek/builtin-records.log"
+printf 'x\\x09y\t\\\\\t\\xc3\\xa9\t\\xc0\n' >>"$tmp/zeek/builtin-records.log"
+echo "Zeek seeds: $(ls "$tmp/zeek" | wc -l)"
+
 # ---- run each fuzzer
 mkdir -p "$build/artifacts" "$build/logs"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 failed=()
-for name in evtx jsonl; do
+for name in evtx jsonl zeek; do
   mkdir -p "$build/corpus/$name"
   log=$build/logs/${name}_fuzzer.log
   echo "== ${name}_fuzzer: $duration s =="

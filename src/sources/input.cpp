@@ -6,7 +6,9 @@
 
 #include "sources/evtx/evtx_reader.hpp"
 #include "sources/jsonl_reader.hpp"
+#include "sources/line_input.hpp"
 #include "sources/mapped_file.hpp"
+#include "sources/zeek_reader.hpp"
 
 namespace vigil {
 namespace fs = std::filesystem;
@@ -28,10 +30,31 @@ bool is_json_name(std::string_view name) {
   return false;
 }
 
+// A *.log or *.log.gz file found in a directory: read it when its text starts
+// as a Zeek TSV header or a JSON object. A gzip file that cannot be inflated at
+// all is taken too, so the reader reports the damage.
+bool zeek_log_content(const fs::path& p) {
+  FileReader reader;
+  std::string error;
+  if (!reader.open(p.string(), &error)) return true;  // the reader will say why it cannot be read
+  uint8_t head[4096];
+  const size_t n = reader.read_at(0, sizeof head, head);
+  const bool gzip = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+  bool ok = true;
+  std::string text = lines::text_prefix(head, n, gzip, 64, &ok);
+  if (!ok) return true;
+  if (zeek::is_tsv_header(text)) return true;
+  std::string_view t = text;
+  if (lines::has_bom(t)) t.remove_prefix(3);
+  while (!t.empty() && lines::is_space(t.front())) t.remove_prefix(1);
+  return !t.empty() && t.front() == '{';
+}
+
 bool wanted(const fs::path& p) {
   std::string name = p.filename().string();
   if (ends_with(name, ".evtx")) return true;
   if (ends_with(name, ".gz")) name.resize(name.size() - 3);
+  if (ends_with(name, ".log")) return zeek_log_content(p);
   return is_json_name(name);
 }
 
@@ -63,6 +86,8 @@ std::unique_ptr<Input> open_input(const std::string& path, uint32_t index, Probl
     return nullptr;
   }
   const bool gz = n >= 2 && head[0] == 0x1f && head[1] == 0x8b;
+  if (zeek::is_tsv_header(lines::text_prefix(file.data(), file.size(), gz, 16)))
+    return open_zeek(path, index, std::move(file), gz, problems);
   if (gz || ends_with(path, ".gz")) return open_jsonl(path, index, std::move(file), true, problems);
   return open_jsonl(path, index, std::move(file), false, problems);
 }

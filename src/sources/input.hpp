@@ -31,7 +31,7 @@ struct ReadContext {
 // only during the call.
 using EventCallback = std::function<void(const Event&)>;
 
-enum class InputKind : uint8_t { Evtx, JsonLines };
+enum class InputKind : uint8_t { Evtx, JsonLines, ZeekTsv };
 
 class Input {
  public:
@@ -50,14 +50,19 @@ class Input {
   uint32_t index_ = 0;  // position in the input list, stored in Event::source
 };
 
-// Opens one file, choosing the reader by content (EVTX signature) and name
-// (.json, .jsonl, .ndjson, optionally .gz). Returns nullptr after adding a
-// one-line problem when the file cannot be read at all.
+// Opens one file, choosing the reader by content: an EVTX signature (or the name
+// .evtx), a Zeek TSV header (a first line starting `#separator`, plain or after
+// gunzip), else JSON lines (Zeek's JSON logs included), gzip-compressed when the
+// content or the name (.gz) says so. Returns nullptr after adding a one-line
+// problem when the file cannot be read at all.
 std::unique_ptr<Input> open_input(const std::string& path, uint32_t index, Problems& problems);
 
 // Expands files and directories (walked recursively, sorted, for *.evtx, *.json,
 // *.jsonl, *.ndjson and their .gz) into the list of files to read. Missing paths
-// and unreadable directories become problems.
+// and unreadable directories become problems. Zeek logs (*.log, *.log.gz) are
+// taken from directories when their text starts as a Zeek TSV header or a JSON
+// object (other .log files are not Vigil's to read); files named explicitly are
+// always read, whatever their name.
 std::vector<std::string> expand_inputs(const std::vector<std::string>& paths, Problems& problems);
 
 }  // namespace vigil

@@ -1,15 +1,19 @@
 // JSON-lines input: one JSON object per line, plain (split into ~4 MiB units on
-// line boundaries) or gzip-compressed (one unit, streamed through zlib).
+// line boundaries) or gzip-compressed (one unit, streamed through zlib). The
+// line machinery (units, gzip, damage, problem caps) is in line_input.cpp.
 //
 // Each object becomes an event tree the way the EVTX decoder builds one: a member
 // `k: v` is an element named k, "#attributes" members become attributes of the
 // enclosing element and "#text" its text, so evtx_dump's JSON and the .evtx it
 // came from index to the same fields.
+//
+// Objects in the `zeek` layout (Zeek's JSON logs, see zeek_reader.hpp) also get a
+// `_path` (from `@stream` or the file name when they have none), `ts` as a Time
+// value that is the event time, and empty arrays kept as empty arrays.
 #include "sources/jsonl_reader.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,15 +22,17 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sources/line_input.hpp"
+#include "sources/zeek_reader.hpp"
+
 namespace vigil {
 namespace {
 
-constexpr size_t kUnitBytes = 4u << 20;       // target size of one unit of a plain file
-constexpr size_t kMaxLineBytes = 64u << 20;   // longer lines are reported and skipped
-constexpr int kMaxDepth = 64;                 // deeper JSON content is dropped
-constexpr size_t kMaxLineProblems = 1000;     // per unit; the rest are summarised
-constexpr size_t kInflateChunk = 256u << 10;  // decompressed bytes produced per inflate() call
-constexpr uInt kMaxInflateInput = 1u << 30;   // zlib's avail_in is 32-bit
+using lines::blank;
+using lines::has_bom;
+using lines::kMaxLineBytes;
+
+constexpr int kMaxDepth = 64;  // deeper JSON content is dropped
 
 // One parser per worker thread: it keeps its buffers from line to line.
 simdjson::dom::parser& thread_parser() {
@@ -70,20 +76,21 @@ const char* type_name(simdjson::dom::element_type t) {
   return "something else";
 }
 
-bool is_json_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-bool blank(std::string_view s) {
-  for (char c : s)
-    if (!is_json_space(c)) return false;
-  return true;
-}
-
 // Turns one parsed JSON object into the event tree.
 class TreeBuilder {
  public:
-  TreeBuilder(Event& ev, Arena& arena) : b_(ev, arena), arena_(arena), names_(thread_names()) {}
+  // `keep_empty_arrays`: `[]` is an empty Array value (Zeek's empty set), not a
+  // member without a value.
+  TreeBuilder(Event& ev, Arena& arena, bool keep_empty_arrays = false)
+      : b_(ev, arena), arena_(arena), names_(thread_names()), keep_empty_(keep_empty_arrays) {}
 
-  void top(simdjson::dom::object obj) {
+  // `first`: an element to put before the object's members (name and text).
+  void top(simdjson::dom::object obj, NameId first_name = kNoName, const Value& first = Value::null()) {
+    if (first_name != kNoName) {
+      b_.open(first_name);
+      b_.text(first);
+      b_.close();
+    }
     for (simdjson::dom::key_value_pair kv : obj) member(kv.key, kv.value, 0);
     b_.finish();
   }
@@ -192,7 +199,7 @@ class TreeBuilder {
       Value items;
       if (scalar_array(arr, &items)) {
         b_.open(names_.get(key));
-        if (items.count) b_.text(items);
+        if (items.count || keep_empty_) b_.text(items);
         b_.close();
         return;
       }
@@ -209,11 +216,30 @@ class TreeBuilder {
   EventBuilder b_;
   Arena& arena_;
   NameCache& names_;
+  bool keep_empty_ = false;
 };
+
+// What a file tells about Zeek JSON beyond its objects.
+struct ZeekHints {
+  int layout = -1;             // index of the zeek layout, -1 when there is none
+  std::string_view file_path;  // `_path` for objects without _path and @stream
+  bool zeek_name = false;      // named *.log / *.log.gz: Zeek's naming
+};
+
+// The layout for an object with these keys. A file named like a Zeek log whose
+// objects have a `ts` but no other sign of Zeek is still Zeek.
+int detect_layout(const FieldMap& map, const std::vector<std::string_view>& keys, const ZeekHints& z) {
+  int layout = map.detect(keys);
+  if (z.zeek_name && z.layout >= 0 && layout == static_cast<int>(map.layout_count()) - 1 &&
+      std::find(keys.begin(), keys.end(), std::string_view("ts")) != keys.end())
+    layout = z.layout;
+  return layout;
+}
 
 // Parses one line. On success ctx.event holds the indexed event; `used_layout`
 // gets the layout it was indexed with.
-bool build_event(std::string_view line, ReadContext& ctx, int layout, std::string* error, int* used_layout) {
+bool build_event(std::string_view line, ReadContext& ctx, int layout, std::string* error, int* used_layout,
+                 const ZeekHints& zeek) {
   simdjson::dom::parser& parser = thread_parser();
   simdjson::dom::element doc;
   if (const auto err = parser.parse(line.data(), line.size()).get(doc)) {
@@ -229,42 +255,35 @@ bool build_event(std::string_view line, ReadContext& ctx, int layout, std::strin
     std::vector<std::string_view> keys;
     keys.reserve(obj.size());
     for (simdjson::dom::key_value_pair kv : obj) keys.push_back(kv.key);
-    layout = ctx.indexer.map().detect(keys);
+    layout = detect_layout(ctx.indexer.map(), keys, zeek);
   }
   Event& ev = ctx.event;
   ev.clear();
-  TreeBuilder(ev, ctx.arena).top(obj);
+  const bool is_zeek = layout == zeek.layout;
+  if (is_zeek) {
+    // The log type: `_path` as it is, else from `@stream` (log pipelines), else
+    // from the file name.
+    static const NameId kPath = intern("_path");
+    Value path = Value::null();
+    bool has_path = false;
+    std::string_view stream;
+    for (simdjson::dom::key_value_pair kv : obj) {
+      if (kv.key == "_path") has_path = true;
+      else if (kv.key == "@stream" && stream.empty() && kv.value.get_string().get(stream)) stream = {};
+    }
+    if (!has_path) {
+      if (!stream.empty()) path = Value::str(ctx.arena.copy(stream));
+      else if (!zeek.file_path.empty()) path = Value::str(zeek.file_path);
+    }
+    TreeBuilder(ev, ctx.arena, true).top(obj, path.is_null() ? kNoName : kPath, path);
+  } else {
+    TreeBuilder(ev, ctx.arena).top(obj);
+  }
   ctx.indexer.index(ev, static_cast<uint8_t>(layout));
+  if (is_zeek) zeek::fix_json_time(ev);
   if (used_layout) *used_layout = layout;
   return true;
 }
-
-bool has_bom(std::string_view s) { return s.size() >= 3 && std::memcmp(s.data(), "\xEF\xBB\xBF", 3) == 0; }
-
-// Growable byte buffer for decompressed text: [start, len) is the line being
-// assembled, [scan, len) what has not been searched for '\n' yet.
-struct LineBuffer {
-  std::unique_ptr<char[]> data;
-  size_t cap = 0, len = 0, start = 0, scan = 0;
-
-  // Room for at least `want` more bytes at data + len.
-  void reserve_tail(size_t want) {
-    if (start == len) len = start = scan = 0;
-    if (cap - len >= want) return;
-    if (start > 0) {
-      std::memmove(data.get(), data.get() + start, len - start);
-      len -= start;
-      scan -= start;
-      start = 0;
-      if (cap - len >= want) return;
-    }
-    const size_t new_cap = std::max(cap * 2, len + want);
-    std::unique_ptr<char[]> bigger(new char[new_cap]);
-    if (len) std::memcpy(bigger.get(), data.get(), len);
-    data = std::move(bigger);
-    cap = new_cap;
-  }
-};
 
 class JsonlInput final : public Input {
  public:
@@ -275,20 +294,24 @@ class JsonlInput final : public Input {
     in->index_ = index;
     in->size_bytes_ = file.size();
     in->gzip_ = gzip;
+    in->zeek_path_ = zeek::path_from_file_name(path);
+    std::string_view name = path;
+    if (name.size() >= 3 && name.substr(name.size() - 3) == ".gz") name.remove_suffix(3);
+    in->zeek_name_ = name.size() >= 4 && name.substr(name.size() - 4) == ".log";
     const uint8_t* d = file.data();
     const size_t n = file.size();
     if (n == 0) {
-      problems.push_back(in->problem(-1, 0, "empty file (0 bytes), nothing to read"));
+      problems.push_back(lines::line_problem(path, -1, 0, "empty file (0 bytes), nothing to read"));
       return nullptr;
     }
     if (gzip) {
       if (n < 2 || d[0] != 0x1f || d[1] != 0x8b) {
-        problems.push_back(in->problem(-1, 0, "not a gzip file (wrong magic bytes); nothing read"));
+        problems.push_back(lines::line_problem(path, -1, 0, "not a gzip file (wrong magic bytes); nothing read"));
         return nullptr;
       }
       in->units_.push_back({0, n, 1});
     } else {
-      in->split(d, n);
+      in->units_ = lines::split_units(d, n);
       in->find_first_object(d, n);
     }
     // Counting lines touched every page: let them go until the units are read.
@@ -302,65 +325,44 @@ class JsonlInput final : public Input {
 
   void read_unit(size_t unit, ReadContext& ctx, const EventCallback& on_event, Problems& problems) override {
     if (unit >= units_.size()) return;
-    LineSink sink(this, &ctx, &on_event, &problems);
+    LineSink sink(this, &ctx, &on_event, problems);
+    sink.zeek.layout = zeek::layout(ctx.indexer.map());
+    sink.zeek.file_path = zeek_path_;
+    sink.zeek.zeek_name = zeek_name_;
     sink.layout = layout_.load(std::memory_order_relaxed);
     if (sink.layout < 0 && have_first_keys_) {
       // Every worker computes the same value from the same keys: no ordering needed.
       std::vector<std::string_view> keys(first_keys_.begin(), first_keys_.end());
-      sink.layout = ctx.indexer.map().detect(keys);
+      sink.layout = detect_layout(ctx.indexer.map(), keys, sink.zeek);
       layout_.store(sink.layout, std::memory_order_relaxed);
     }
-    if (gzip_)
-      read_gzip(sink);
-    else
-      read_plain(units_[unit], sink);
-    sink.summarise();
+    if (gzip_) {
+      lines::read_gzip_lines(path_, file_.data(), file_.size(), sink, problems);
+    } else {
+      lines::read_plain_lines(file_.data(), units_[unit], sink);
+      file_.release(units_[unit].begin, units_[unit].end - units_[unit].begin);
+    }
+    sink.bad.summarise();
   }
 
  private:
-  struct Unit {
-    size_t begin, end;    // byte range, on line boundaries
-    uint64_t first_line;  // 1-based number of the line starting at `begin`
-  };
-
   // Turns the lines of one unit into events or problems.
-  struct LineSink {
-    LineSink(JsonlInput* i, ReadContext* c, const EventCallback* cb, Problems* p)
-        : in(i), ctx(c), on_event(cb), problems(p) {}
+  struct LineSink final : lines::LineHandler {
+    LineSink(JsonlInput* i, ReadContext* c, const EventCallback* cb, Problems& p)
+        : in(i), ctx(c), on_event(cb), bad(i->path_, p) {}
     JsonlInput* in;
     ReadContext* ctx;
     const EventCallback* on_event;
-    Problems* problems;
+    lines::LineProblems bad;
     int layout = -1;
+    ZeekHints zeek;
     std::string error;
-    size_t reported = 0, suppressed = 0;
-    uint64_t first_suppressed = 0, last_suppressed = 0;
 
-    void bad(uint64_t line, uint64_t offset, std::string reason) {
-      if (reported < kMaxLineProblems) {
-        ++reported;
-        problems->push_back(in->problem(static_cast<int64_t>(line), offset, std::move(reason)));
-        return;
-      }
-      if (suppressed++ == 0) first_suppressed = line;
-      last_suppressed = line;
-    }
+    void too_long(uint64_t line_no, uint64_t offset, uint64_t size) override { bad.too_long(line_no, offset, size); }
 
-    void summarise() {
-      if (suppressed == 0) return;
-      problems->push_back(in->problem(static_cast<int64_t>(first_suppressed), 0,
-                                      fmt::format("{} more bad lines not listed one by one (lines {} to {})",
-                                                  suppressed, first_suppressed, last_suppressed)));
-    }
-
-    void too_long(uint64_t line_no, uint64_t offset, uint64_t size) {
-      bad(line_no, offset,
-          size == 0 ? fmt::format("line longer than {} MiB; skipped", kMaxLineBytes >> 20)
-                    : fmt::format("line of {} bytes is longer than {} MiB; skipped", size, kMaxLineBytes >> 20));
-    }
-
-    // Parses a line if it is a JSON object; false (nothing reported) otherwise.
-    bool try_parse(std::string_view text, uint64_t line_no) {
+    // A JSON object cannot parse when cut short, so a last partial line that
+    // parses is complete and kept; otherwise that is where the data broke.
+    bool cut_line(std::string_view text, uint64_t line_no) override {
       if (line_no == 1 && has_bom(text)) text.remove_prefix(3);
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (blank(text) || text.size() > kMaxLineBytes) return false;
@@ -368,21 +370,21 @@ class JsonlInput final : public Input {
     }
 
     // `text` is one line without its '\n'.
-    void line(std::string_view text, uint64_t line_no, uint64_t offset) {
+    void line(std::string_view text, uint64_t line_no, uint64_t offset) override {
       if (line_no == 1 && has_bom(text)) text.remove_prefix(3);
       if (!text.empty() && text.back() == '\r') text.remove_suffix(1);
       if (blank(text)) return;
       if (text.size() > kMaxLineBytes) {
-        too_long(line_no, offset, text.size());
+        bad.too_long(line_no, offset, text.size());
         return;
       }
       error.clear();
-      if (!emit(text, line_no, &error)) bad(line_no, offset, std::move(error));
+      if (!emit(text, line_no, &error)) bad.bad(line_no, offset, std::move(error));
     }
 
     bool emit(std::string_view text, uint64_t line_no, std::string* err) {
       int used = layout;
-      if (!build_event(text, *ctx, layout, err, &used)) return false;
+      if (!build_event(text, *ctx, layout, err, &used, zeek)) return false;
       if (layout < 0) {
         // First good object of a gzip file (its only unit): it decides for the file.
         layout = used;
@@ -400,45 +402,6 @@ class JsonlInput final : public Input {
   };
 
   JsonlInput() = default;
-
-  Problem problem(int64_t line, uint64_t offset, std::string reason, bool warning = false) const {
-    Problem p;
-    p.severity = warning ? Problem::Severity::Warning : Problem::Severity::Error;
-    p.file = path_;
-    p.line = line;
-    p.offset = offset;
-    p.reason = std::move(reason);
-    return p;
-  }
-
-  static size_t count_newlines(const uint8_t* p, size_t n) {
-    size_t count = 0;
-    const uint8_t* end = p + n;
-    while (p < end) {
-      const void* nl = std::memchr(p, '\n', static_cast<size_t>(end - p));
-      if (!nl) break;
-      ++count;
-      p = static_cast<const uint8_t*>(nl) + 1;
-    }
-    return count;
-  }
-
-  // Units of about kUnitBytes ending on line boundaries, with their first line numbers.
-  void split(const uint8_t* d, size_t n) {
-    size_t pos = 0;
-    uint64_t line = 1;
-    while (pos < n) {
-      size_t end = n;
-      if (n - pos > kUnitBytes) {
-        const size_t from = pos + kUnitBytes - 1;
-        const void* nl = std::memchr(d + from, '\n', n - from);
-        if (nl) end = static_cast<size_t>(static_cast<const uint8_t*>(nl) - d) + 1;
-      }
-      units_.push_back({pos, end, line});
-      line += count_newlines(d + pos, end - pos);
-      pos = end;
-    }
-  }
 
   // Keeps the top-level keys of the first line that is a JSON object: the file's
   // layout is detected from them (the FieldMap is only known to read_unit). With
@@ -461,149 +424,22 @@ class JsonlInput final : public Input {
     }
   }
 
-  void read_plain(const Unit& u, LineSink& sink) {
-    const uint8_t* d = file_.data();
-    size_t pos = u.begin;
-    uint64_t line = u.first_line;
-    while (pos < u.end) {
-      const void* nl = std::memchr(d + pos, '\n', u.end - pos);
-      const size_t end = nl ? static_cast<size_t>(static_cast<const uint8_t*>(nl) - d) : u.end;
-      sink.line(std::string_view(reinterpret_cast<const char*>(d + pos), end - pos), line, pos);
-      ++line;
-      pos = end + 1;
-    }
-    file_.release(u.begin, u.end - u.begin);
-  }
-
-  // Hands every complete line in the buffer to the sink; drops the bytes of a
-  // line that grew over the limit until its end.
-  static void drain(LineBuffer& b, LineSink& sink, uint64_t& line, bool& skipping) {
-    for (;;) {
-      const void* nl = std::memchr(b.data.get() + b.scan, '\n', b.len - b.scan);
-      if (!nl) {
-        b.scan = b.len;
-        if (skipping) {
-          b.start = b.len;
-        } else if (b.len - b.start > kMaxLineBytes) {
-          sink.too_long(line, 0, 0);
-          skipping = true;
-          b.start = b.len;
-        }
-        return;
-      }
-      const size_t end = static_cast<size_t>(static_cast<const char*>(nl) - b.data.get());
-      if (skipping)
-        skipping = false;
-      else
-        sink.line(std::string_view(b.data.get() + b.start, end - b.start), line, 0);
-      ++line;
-      b.start = b.scan = end + 1;
-    }
-  }
-
-  void read_gzip(LineSink& sink) {
-    const uint8_t* d = file_.data();
-    const size_t n = file_.size();
-    z_stream zs{};
-    if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-      sink.problems->push_back(problem(-1, 0, "cannot start gzip decompression (zlib out of memory)"));
-      return;
-    }
-    struct End {
-      z_stream* z;
-      ~End() { inflateEnd(z); }
-    } end_guard{&zs};
-
-    LineBuffer buf;
-    uint64_t line = 1;
-    bool skipping = false;
-    size_t fed = 0;  // bytes of the file handed to zlib so far
-    std::string broken;  // why decompression stopped early, empty when it ended cleanly
-    std::string checksum;  // set when all data was decoded but fails its check
-    for (;;) {
-      if (zs.avail_in == 0 && fed < n) {
-        const uInt k = static_cast<uInt>(std::min<size_t>(n - fed, kMaxInflateInput));
-        zs.next_in = const_cast<Bytef*>(d + fed);
-        zs.avail_in = k;
-        fed += k;
-      }
-      buf.reserve_tail(kInflateChunk);
-      zs.next_out = reinterpret_cast<Bytef*>(buf.data.get() + buf.len);
-      zs.avail_out = static_cast<uInt>(kInflateChunk);
-      const int ret = inflate(&zs, Z_NO_FLUSH);
-      buf.len += kInflateChunk - zs.avail_out;
-      drain(buf, sink, line, skipping);
-      const size_t consumed = fed - zs.avail_in;  // compressed offset reached
-      if (ret == Z_OK) continue;
-      if (ret == Z_STREAM_END) {
-        if (consumed >= n) break;
-        // Concatenated gzip members (as `cat a.gz b.gz` or bgzip write) continue the text.
-        if (n - consumed >= 2 && d[consumed] == 0x1f && d[consumed + 1] == 0x8b) {
-          if (inflateReset(&zs) != Z_OK) {
-            broken = "cannot restart decompression for the next gzip member";
-            break;
-          }
-          continue;
-        }
-        bool zeros = true;
-        for (size_t i = consumed; i < n && zeros; ++i) zeros = d[i] == 0;
-        if (!zeros)
-          sink.problems->push_back(problem(-1, consumed,
-                                           fmt::format("{} bytes of non-gzip data after the end of the compressed "
-                                                       "stream ignored",
-                                                       n - consumed),
-                                           true));
-        break;
-      }
-      if (ret == Z_BUF_ERROR && zs.avail_in == 0) {
-        if (fed < n) continue;
-        broken = "gzip stream is truncated (the file ends before the end of the compressed data)";
-        break;
-      }
-      const std::string msg = zs.msg ? zs.msg : fmt::format("zlib error {}", ret);
-      if (msg == "incorrect data check" || msg == "incorrect length check") {
-        // Found only at the end of a member: the damage can be anywhere before.
-        checksum = msg;
-        break;
-      }
-      broken = fmt::format("gzip data is corrupt ({}) at compressed offset {:#x}", msg, consumed);
-      break;
-    }
-
-    const std::string_view rest(buf.data.get() + buf.start, buf.len - buf.start);
-    if (broken.empty()) {
-      // The last line, when the text does not end with a newline.
-      if (!skipping && !rest.empty()) sink.line(rest, line, 0);
-      if (!checksum.empty())
-        sink.problems->push_back(problem(-1, fed - zs.avail_in,
-                                         fmt::format("gzip checksum mismatch ({}) at the end of the compressed "
-                                                     "data: the {} lines read may be damaged",
-                                                     checksum, rest.empty() ? line - 1 : line)));
-      return;
-    }
-    // A JSON object cannot parse when cut short, so a last partial line that
-    // parses is complete and kept; otherwise that is where the data broke.
-    if (!skipping && !blank(rest) && sink.try_parse(rest, line)) ++line;
-    const size_t at = fed - zs.avail_in;
-    sink.problems->push_back(problem(static_cast<int64_t>(line), at,
-                                     line == 1 ? fmt::format("{}; nothing could be read", broken)
-                                               : fmt::format("{}; lines 1 to {} were read, line {} and everything "
-                                                             "after it is lost",
-                                                             broken, line - 1, line)));
-  }
-
   MappedFile file_;
   bool gzip_ = false;
-  std::vector<Unit> units_;
+  std::vector<lines::Unit> units_;
   std::vector<std::string> first_keys_;
   bool have_first_keys_ = false;
   std::atomic<int> layout_{-1};
+  std::string zeek_path_;
+  bool zeek_name_ = false;
 };
 
 }  // namespace
 
 bool parse_json_event(std::string_view line, ReadContext& ctx, int layout, std::string* error) {
-  return build_event(line, ctx, layout, error, nullptr);
+  ZeekHints zeek;
+  zeek.layout = zeek::layout(ctx.indexer.map());
+  return build_event(line, ctx, layout, error, nullptr, zeek);
 }
 
 std::unique_ptr<Input> open_jsonl(const std::string& path, uint32_t index, MappedFile file, bool gzip,

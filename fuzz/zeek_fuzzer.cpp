@@ -1,0 +1,69 @@
+// libFuzzer target for the Zeek TSV reader.
+//
+// The input is written to a temporary *.log file and read like `vigil dump`
+// reads it (open_input, every unit, each event rendered as JSON). An input that
+// is neither gzip data nor starts with a Zeek header gets a conn.log header in
+// front, so that most of the time goes to records rather than to detection;
+// inputs with their own header (or gzip) are read as they are. The epoch-time
+// parser gets the raw input too.
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "event/field_map.hpp"
+#include "sinks/record_writer.hpp"
+#include "sources/input.hpp"
+#include "sources/zeek_reader.hpp"
+
+#include "temp_file.hpp"
+
+namespace {
+
+constexpr std::string_view kHeader =
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tduration\tlocal_orig\tcount\tservice\ttunnel_parents\tTTLs\tanswers\n"
+    "#types\ttime\tstring\taddr\tport\tinterval\tbool\tint\tset[string]\tset[string]\tvector[interval]\tvector["
+    "time]\n";
+
+void check_event(const vigil::Event& ev, std::string& out) {
+  out.clear();
+  vigil::append_record(out, ev, vigil::RecordFormat::JsonLines);
+  vigil::append_record(out, ev, vigil::RecordFormat::Xml);
+  for (const auto& f : ev.fields) {
+    if (f.node >= ev.nodes.size()) std::abort();  // the index must point into the tree
+    vigil::append_text(out, ev.nodes[f.node].value);
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static TempFile file(".log");
+  static auto map = vigil::FieldMap::builtin();
+  static vigil::ReadContext ctx(map);
+
+  const std::string_view raw(reinterpret_cast<const char*>(data), size);
+  uint64_t ticks = 0;
+  (void)vigil::zeek::parse_epoch(raw, &ticks);
+
+  const bool as_is = (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) || vigil::zeek::is_tsv_header(raw);
+  std::string text;
+  if (!as_is) text = std::string(kHeader);
+  text.append(raw);
+  file.write_all(reinterpret_cast<const uint8_t*>(text.data()), text.size());
+
+  vigil::Problems problems;
+  auto in = vigil::open_input(file.path, 0, problems);
+  if (!in) return 0;
+  std::string out;
+  for (size_t u = 0; u < in->unit_count(); ++u) {
+    ctx.arena.reset();
+    in->read_unit(u, ctx, [&](const vigil::Event& ev) { check_event(ev, out); }, problems);
+  }
+  for (const auto& p : problems) {
+    const std::string line = p.to_string();
+    if (line.empty() || line.find('\n') != std::string::npos) std::abort();  // one line per problem
+  }
+  return 0;
+}
