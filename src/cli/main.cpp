@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
 
   vigil::cli::DumpOptions dump;
   CLI::App* dump_cmd = app.add_subcommand("dump", "Decode records and print them as JSON or XML");
-  dump_cmd->add_option("paths", dump.paths, "Files or directories (walked for .evtx, .json, .jsonl, .ndjson, .gz)")
+  dump_cmd->add_option("paths", dump.paths, "Files or directories (walked for .evtx, .json, .jsonl, .ndjson, Zeek .log, and their .gz)")
       ->required();
   dump_cmd->add_option("-f,--format", dump.format, "jsonl (default, one record per line), json (pretty) or xml")
       ->check(CLI::IsMember({"jsonl", "json", "xml"}));
