@@ -555,7 +555,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     side_ok = deserialise_dbs(dbs, fresh.prefilter_.db_block_, loaded);
   };
   std::thread helper;
-  if (rs.options_.threads != 1)
+  const unsigned threads = rs.options_.threads ? rs.options_.threads : std::thread::hardware_concurrency();
+  if (threads > 1)
     helper = std::thread(side);
   else
     side();
