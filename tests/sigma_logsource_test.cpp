@@ -304,3 +304,41 @@ detection:
 }
 
 }  // namespace
+
+// ===========================================================================
+// Zeek: a product known by its `_path` field (data/logsources.yaml field_products)
+// ===========================================================================
+
+TEST(SigmaLogsource, ZeekRulesSeeOnlyTheirLogType) {
+  Probe dns(R"(title: z
+logsource: {product: zeek, service: dns}
+detection:
+  selection:
+    query|endswith: '.evil.example'
+  condition: selection
+)");
+  EXPECT_TRUE(fires(dns, R"({"_path":"dns","ts":1700000000.5,"id.orig_h":"10.0.0.5","query":"a.evil.example"})"));
+  EXPECT_TRUE(quiet(dns, R"({"_path":"http","ts":1700000000.5,"id.orig_h":"10.0.0.5","query":"a.evil.example"})"))
+      << "a dns rule does not read http logs";
+  // A Zeek rule without a service reads every Zeek log.
+  Probe any(R"(title: z
+logsource: {product: zeek}
+detection:
+  selection:
+    id.resp_h: '203.0.113.66'
+  condition: selection
+)");
+  EXPECT_TRUE(fires(any, R"({"_path":"conn","id.resp_h":"203.0.113.66"})"));
+  EXPECT_TRUE(fires(any, R"({"_path":"SSL","id.resp_h":"203.0.113.66"})")) << "the log type is compared lower-case";
+  // Rules of other products never read Zeek logs (they would match their
+  // keywords anywhere), but still read other events without a Channel.
+  Probe cisco(R"(title: c
+logsource: {product: cisco, service: aaa}
+detection:
+  keywords:
+    - 'show running-config'
+  condition: keywords
+)");
+  EXPECT_TRUE(quiet(cisco, R"({"_path":"http","uri":"/show running-config"})"));
+  EXPECT_TRUE(fires(cisco, R"({"host":"r1","message":"user admin: show running-config"})"));
+}

@@ -33,8 +33,11 @@ bool LogSourceMap::load_file(const std::string& path, std::string* error) {
 
 bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
   std::vector<Entry> entries;
+  std::vector<FieldProduct> field_products;
   try {
     const YAML::Node root = YAML::Load(text);
+    for (const auto& fp : root["field_products"])
+      field_products.push_back({ascii_lower(fp["product"].as<std::string>()), fp["field"].as<std::string>()});
     const YAML::Node list = root["logsources"];
     if (!list || !list.IsSequence()) {
       *error = "expected `logsources:` with a list of entries";
@@ -83,6 +86,7 @@ bool LogSourceMap::load_yaml(const std::string& text, std::string* error) {
     return false;
   }
   entries_ = std::move(entries);
+  field_products_ = std::move(field_products);
   source_text_ = text;
   pending_.store(false, std::memory_order_release);
   return true;

@@ -32,6 +32,17 @@ class LogSourceMap {
   // The YAML the map was loaded from (part of the compiled-rule cache key).
   const std::string& source_text() const { return source_text_; }
 
+  // Products whose events are known by a field (Zeek: `_path`), see
+  // data/logsources.yaml `field_products`.
+  struct FieldProduct {
+    std::string product;  // lower-case
+    std::string field;
+  };
+  const std::vector<FieldProduct>& field_products() const {
+    parse_pending();
+    return field_products_;
+  }
+
   enum class Scope { Mapped, AnyWindowsEvent, Unmapped };
   // The event sources of a rule's logsource. Unmapped: a product the map does
   // not describe (Linux, cloud, Zeek...), whose rules see events without a Channel.
@@ -44,6 +55,7 @@ class LogSourceMap {
   };
   void parse_pending() const;
   std::vector<Entry> entries_;
+  std::vector<FieldProduct> field_products_;
   std::string source_text_;
   // builtin(): source_text_ not parsed into entries_ yet.
   mutable std::atomic<bool> pending_{false};

@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 10;
+constexpr uint32_t kFormat = 11;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -438,6 +438,11 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   w.u32s(rs.provider_only_);
   w.u32s(rs.any_windows_);
   w.u32s(rs.non_windows_);
+  w.u32(static_cast<uint32_t>(rs.by_product_service_.size()));
+  for (const auto& [key, list] : rs.by_product_service_) {
+    w.str(key);
+    w.u32s(list);
+  }
   // Correlations as their YAML (few and small): parsed again on load.
   w.u32(static_cast<uint32_t>(rs.correlations_.size()));
   for (size_t i = 0; i < rs.correlations_.size(); ++i) {
@@ -636,9 +641,15 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   fresh.provider_only_ = rd.u32s();
   fresh.any_windows_ = rd.u32s();
   fresh.non_windows_ = rd.u32s();
+  const uint32_t product_lists = rd.count(8);
+  for (uint32_t k = 0; k < product_lists && rd.ok(); ++k) {
+    std::string key = rd.str();
+    fresh.by_product_service_[key] = rd.u32s();
+  }
   check_variants(fresh.provider_only_);
   check_variants(fresh.any_windows_);
   check_variants(fresh.non_windows_);
+  for (const auto& [key, list] : fresh.by_product_service_) check_variants(list);
   const uint32_t correlation_count = rd.count(12);
   for (uint32_t k = 0; k < correlation_count && rd.ok(); ++k) {
     const uint32_t meta = rd.u32();
@@ -693,6 +704,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.provider_only_ = std::move(fresh.provider_only_);
   rs.any_windows_ = std::move(fresh.any_windows_);
   rs.non_windows_ = std::move(fresh.non_windows_);
+  rs.by_product_service_ = std::move(fresh.by_product_service_);
   rs.correlations_ = std::move(fresh.correlations_);
   rs.correlation_rules_ = std::move(fresh.correlation_rules_);
   rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);

@@ -315,7 +315,14 @@ bool RuleSet::compile(Rule& rule, uint32_t index, const std::vector<const Filter
     if (!program_for(no_renames, p)) return fail();
     const uint32_t v = static_cast<uint32_t>(variants_.size());
     variants_.push_back({index, *p, ""});
-    (scope == LogSourceMap::Scope::AnyWindowsEvent ? any_windows_ : non_windows_).push_back(v);
+    bool by_field = false;
+    if (scope == LogSourceMap::Scope::Unmapped)
+      for (const auto& fp : options_.logsources->field_products())
+        if (fp.product == rule.logsource.product) {
+          by_product_service_[fp.product + "/" + rule.logsource.service].push_back(v);
+          by_field = true;
+        }
+    if (!by_field) (scope == LogSourceMap::Scope::AnyWindowsEvent ? any_windows_ : non_windows_).push_back(v);
     return true;
   }
   std::vector<std::pair<const EventSource*, Program*>> compiled;
@@ -466,6 +473,7 @@ void RuleSet::derive_trigger_lists() {
     list_info_[&list] = std::move(info);
   };
   describe(non_windows_);
+  for (const auto& [key, list] : by_product_service_) describe(list);
   describe(any_windows_);
   describe(provider_only_);
   for (const auto& [ch, idx] : by_channel_) {
@@ -751,6 +759,22 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
   return rules_.size();
 }
 
+bool RuleSet::product_lists(const Event& ev, const std::vector<uint32_t>* out[2], int& n) const {
+  n = 0;
+  for (const auto& fp : options_.logsources->field_products()) {
+    const Value* v = ev.get(fp.field);
+    if (!v) continue;
+    std::string key = fp.product + "/";
+    if (auto any = by_product_service_.find(key); any != by_product_service_.end()) out[n++] = &any->second;
+    append_text(key, *v);
+    for (size_t i = fp.product.size() + 1; i < key.size(); ++i)
+      if (key[i] >= 'A' && key[i] <= 'Z') key[i] = char(key[i] + 32);
+    if (auto it = by_product_service_.find(key); it != by_product_service_.end()) out[n++] = &it->second;
+    return true;
+  }
+  return false;
+}
+
 int RuleSet::candidate_lists(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
                              const std::vector<uint32_t>* out[4]) const {
   int n = 0;
@@ -864,7 +888,9 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     }
   }
   const std::vector<uint32_t>* lists[4];
-  const int n_lists = rules_.candidate_lists(lower_, ch != nullptr, eid, has_eid, lists);
+  int n_lists = 0;
+  if (ch || !rules_.product_lists(ev, lists, n_lists))
+    n_lists = rules_.candidate_lists(lower_, ch != nullptr, eid, has_eid, lists);
   // Mark the variants this event's logsource admits; keep those without a
   // trigger set aside, to evaluate whatever the prefilter says.
   always_.clear();

@@ -90,6 +90,10 @@ class RuleSet {
   // how many lists it put in `out` (at most 4).
   int candidate_lists(std::string_view channel_lower, bool has_channel, uint32_t event_id, bool has_event_id,
                       const std::vector<uint32_t>* out[4]) const;
+  // For an event without a Channel: the variants of a field-known product
+  // (Zeek) when the event holds its field (`value` is the field's value, e.g.
+  // the Zeek log type); false when the event is of no such product.
+  bool product_lists(const Event& ev, const std::vector<uint32_t>* out[2], int& n) const;
   // Variants whose trigger set contains a prefilter id.
   std::pair<const uint32_t*, const uint32_t*> triggered_by(uint32_t prefilter_id) const {
     return {trigger_list_.data() + trigger_offsets_[prefilter_id],
@@ -153,6 +157,9 @@ class RuleSet {
   std::vector<uint32_t> provider_only_;  // sources keyed by provider alone
   std::vector<uint32_t> any_windows_;    // product windows, no narrower logsource
   std::vector<uint32_t> non_windows_;    // other products: events without a Channel
+  // Products known by a field (Zeek): "product/service" (or "product/" for any
+  // service) -> variants. Events holding the field see only these.
+  std::unordered_map<std::string, std::vector<uint32_t>> by_product_service_;
 
   // Derived by finalize(), never cached: prefilter id -> variants (CSR), and
   // which variants have no trigger set.
