@@ -16,6 +16,11 @@ void describe_event(const Event& ev, Detection& d) {
   d.channel.clear();
   d.event_id = -1;
   if (const Value* v = ev.get(kComputer)) append_text(d.computer, *v);
+  // Network logs (Zeek) have no computer: the host that opened the connection
+  // stands for it, so its detections share a story.
+  static const NameId kOrigHost = intern("id.orig_h");
+  if (d.computer.empty())
+    if (const Value* v = ev.get(kOrigHost)) append_text(d.computer, *v);
   if (const Value* v = ev.get(kChannel)) append_text(d.channel, *v);
   if (const Value* v = ev.get(kEventId)) {
     std::string t;

@@ -62,6 +62,45 @@ std::string telling_fields(const Detection& d) {
   return out;
 }
 
+std::string_view str_at(simdjson::dom::object o, const char* key) {
+  std::string_view v;
+  if (o[key].get(v) != simdjson::SUCCESS) return {};
+  return v;
+}
+
+// "event_count 5 (gte 5), TargetUserName=svc-backup, 09:11:40 .. 09:11:58, 5 events".
+std::string correlation_line(const std::string& json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object c;
+  if (parser.parse(json).get(c) != simdjson::SUCCESS) return {};
+  const std::string_view type = str_at(c, "type"), cond = str_at(c, "condition"), metric = str_at(c, "metric"),
+                         start = str_at(c, "window_start"), end = str_at(c, "window_end");
+  std::string out = fmt::format("{}: {} {} ({})", type, metric, simdjson::minify(c["value"]), cond);
+  simdjson::dom::object group;
+  if (c["group"].get(group) == simdjson::SUCCESS)
+    for (auto kv : group) {
+      std::string_view v;
+      if (kv.value.get(v) == simdjson::SUCCESS) out += fmt::format(", {}={}", kv.key, one_line(v, 80));
+    }
+  auto hms = [](std::string_view t) { return t.size() >= 19 ? t.substr(11, 8) : t; };
+  out += fmt::format(", {} .. {}", hms(start), hms(end));
+  int64_t events = 0;
+  if (c["events"].get(events) == simdjson::SUCCESS) out += fmt::format(", {} events", events);
+  return out;
+}
+
+// "indicator domain c2.evil.example in QueryName".
+std::string indicator_line(const Detection& d) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object ind;
+  if (parser.parse(d.indicator_json).get(ind) != simdjson::SUCCESS) return {};
+  const std::string_view type = str_at(ind, "type"), value = str_at(ind, "value");
+  std::string field;
+  const auto lines = explain_lines(d);
+  if (!lines.empty()) field = lines.front().substr(lines.front().find(": ") + 2);
+  return fmt::format("indicator {} {}{}", type, one_line(value, 100), field.empty() ? "" : " in " + field.substr(0, field.find(" = ")));
+}
+
 }  // namespace
 
 std::vector<std::string> explain_lines(const Detection& d) {
@@ -157,7 +196,9 @@ void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionCon
     if (d.story) title += fmt::format("  [story {}]", d.story);
     fmt::print(out, "{}  {:<24}  {}{:<8}{}  {}\n", time, one_line(d.computer, 24), on, sigma::level_name(r.level),
                off, title);
-    const std::string fields = telling_fields(d);
+    std::string fields = telling_fields(d);
+    if (!d.correlation_json.empty()) fields = correlation_line(d.correlation_json);
+    if (!d.indicator_json.empty()) fields = indicator_line(d) + (fields.empty() ? "" : "  " + fields);
     if (!fields.empty()) fmt::print(out, "{:>22}{}\n", "", fields);
     if (explain) {
       for (const auto& m : explain_lines(d)) fmt::print(out, "{:>22}why: {}\n", "", m);
