@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include "event/time.hpp"
+
 namespace vigil {
 
 namespace {
@@ -127,9 +129,8 @@ uint32_t BeaconAnalyzer::seconds(uint64_t filetime) {
 }
 
 void BeaconAnalyzer::add(const Event& ev) {
-  if (ev.time == 0) return;
   if (const Value* path = ev.get("_path")) {
-    add_zeek(ev, path->as_string());
+    if (ev.time != 0) add_zeek(ev, path->as_string());
     return;
   }
   if (text(ev.get("Channel")) == "Microsoft-Windows-Sysmon/Operational") {
@@ -188,9 +189,16 @@ void BeaconAnalyzer::add_sysmon(const Event& ev) {
   if (!named) dst = text(ev.get("DestinationIp"));
   if (src.empty() || dst.empty()) return;
   if (!named && t_.skip_multicast && is_multicast(dst)) return;
+  // UtcTime is when the connection was seen; the record's time is when it was logged.
+  uint64_t when = ev.time;
+  if (const Value* utc = ev.get("UtcTime")) {
+    if (utc->type == ValueType::Time) when = utc->u;
+    else if (auto t = parse_iso_time(utc->as_string())) when = *t;
+  }
+  if (when == 0) return;
   ++used_;
   const PairKey key{intern(src), intern(named ? lower(dst) : std::string(dst))};
-  direct_[key].push_back(Point{seconds(ev.time), 0, 0, false});
+  direct_[key].push_back(Point{seconds(when), 0, 0, false});
   if (named) direct_named_[key] = true;
 }
 
@@ -257,7 +265,12 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
       b.size_known = true;
       b.size_skew = ds.skew_score;
       b.size_dispersion = ds.dispersion_score;
-      b.size_mode = static_cast<double>(best) / static_cast<double>(sizes.size());
+      // Concentration: the share of connections within size_tolerance of the median
+      // (padding and small fields vary a few bytes in a beacon's requests).
+      const double tol = std::max(1.0, ds.median * t_.size_tolerance);
+      size_t near = 0;
+      for (int64_t x : sizes) near += std::fabs(static_cast<double>(x) - ds.median) <= tol;
+      b.size_mode = static_cast<double>(near) / static_cast<double>(sizes.size());
       b.size = (b.size_skew + b.size_dispersion + b.size_mode) / 3.0;
     }
 

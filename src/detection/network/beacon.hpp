@@ -22,6 +22,7 @@ struct BeaconThresholds {
   uint32_t bimodal_min_hours = 11;   // hours with connections needed before a two-level histogram counts as regular
   double bimodal_bin_fraction = 0.05;  // width of a count bin in the bimodal test, as a fraction of the busiest hour
   double histogram_bucket_seconds = 3600;  // histogram bucket width (hours)
+  double size_tolerance = 0.05;      // sizes within this fraction of the median (at least 1 byte) count as the same size
   bool skip_multicast = true;        // leave out pairs whose destination is a multicast or broadcast address
 };
 
@@ -37,7 +38,7 @@ struct Beacon {
   double size = 0;                  // bytes sent per connection: mean of skew, dispersion, mode scores
   double size_skew = 0;
   double size_dispersion = 0;
-  double size_mode = 0;             // share of connections sending the most common size
+  double size_mode = 0;             // concentration: share of connections within size_tolerance of the median size
   bool size_known = false;          // false when no connection carried byte counts (Sysmon)
   double duration = 0;              // max(coverage, consistency) over the observation period
   double coverage = 0;              // (last - first) / observation period
