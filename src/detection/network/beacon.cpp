@@ -94,7 +94,6 @@ Spread spread(const std::vector<int64_t>& sorted) {
   s.skew_score = 1.0 - std::fabs(skew);
   std::vector<int64_t> dev(sorted.size());
   for (size_t i = 0; i < sorted.size(); ++i) dev[i] = sorted[i] > mid ? sorted[i] - mid : mid - sorted[i];
-  std::nth_element(dev.begin(), dev.begin() + static_cast<ptrdiff_t>(dev.size() / 2), dev.end());
   std::sort(dev.begin(), dev.end());
   const int64_t mad = at_quantile(dev, 0.5);
   if (mid > 0)
