@@ -1,0 +1,330 @@
+#include "detection/network/beacon.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+
+#include "event/time.hpp"
+
+namespace vigil {
+
+namespace {
+
+constexpr uint64_t kTicksPerSecond = 10'000'000;
+constexpr uint64_t kHalfRange = 0x80000000ull;  // base sits this far before the first event
+
+// A count, as Zeek (UInt) or Sysmon (text) gives it; false when absent or not a number.
+bool number(const Value* v, uint64_t& out) {
+  if (!v) return false;
+  switch (v->type) {
+    case ValueType::UInt: out = v->u; return true;
+    case ValueType::Int: if (v->i < 0) return false; out = static_cast<uint64_t>(v->i); return true;
+    case ValueType::Real64: if (!(v->d >= 0)) return false; out = static_cast<uint64_t>(v->d); return true;
+    case ValueType::Real32: if (!(v->f >= 0)) return false; out = static_cast<uint64_t>(v->f); return true;
+    case ValueType::String: {
+      std::string_view s = v->as_string();
+      auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+      return r.ec == std::errc() && r.ptr == s.data() + s.size();
+    }
+    default: return false;
+  }
+}
+
+std::string_view text(const Value* v) { return v ? v->as_string() : std::string_view(); }
+
+uint32_t clamp32(uint64_t x) { return x > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<uint32_t>(x); }
+
+// Strips a trailing ":port" from an HTTP Host value (not from a bare IPv6 address).
+std::string_view host_only(std::string_view h) {
+  if (h.empty()) return h;
+  if (h.front() == '[') {
+    size_t e = h.find(']');
+    return e == std::string_view::npos ? h : h.substr(1, e - 1);
+  }
+  size_t c = h.rfind(':');
+  if (c != std::string_view::npos && h.find(':') == c) {
+    std::string_view port = h.substr(c + 1);
+    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+      return h.substr(0, c);
+  }
+  return h;
+}
+
+// Multicast and broadcast addresses (224.0.0.0/4, 255.255.255.255, ff00::/8):
+// one-to-many traffic (router solicitations, mDNS, SSDP), never a C2 server.
+bool is_multicast(std::string_view ip) {
+  if (ip.find(':') != std::string_view::npos)
+    return ip.size() >= 2 && (ip[0] == 'f' || ip[0] == 'F') && (ip[1] == 'f' || ip[1] == 'F');
+  unsigned first = 0;
+  auto r = std::from_chars(ip.data(), ip.data() + ip.size(), first);
+  if (r.ec != std::errc()) return false;
+  return (first >= 224 && first <= 239) || ip == "255.255.255.255";
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  return out;
+}
+
+// Quartile by RITA's rule: the element at round(q * (n - 1)) of the sorted data.
+template <class T>
+T at_quantile(const std::vector<T>& sorted, double q) {
+  size_t i = static_cast<size_t>(std::llround(q * static_cast<double>(sorted.size() - 1)));
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+struct Spread {
+  double skew_score = 0;        // 1 - |Bowley skewness|
+  double dispersion_score = 0;  // 1 - MAD / median, clamped to [0, 1]
+  double median = 0;
+};
+
+// Skewness and dispersion scores of sorted data.
+Spread spread(const std::vector<int64_t>& sorted) {
+  Spread s;
+  if (sorted.empty()) return s;
+  const int64_t low = at_quantile(sorted, 0.25), mid = at_quantile(sorted, 0.5), high = at_quantile(sorted, 0.75);
+  double skew = 0;
+  // Bowley's skewness is 0 when the quartiles coincide (no spread, or all the spread on one side of a spike).
+  if (high != low && mid != low && mid != high)
+    skew = static_cast<double>(low + high - 2 * mid) / static_cast<double>(high - low);
+  s.skew_score = 1.0 - std::fabs(skew);
+  std::vector<int64_t> dev(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) dev[i] = sorted[i] > mid ? sorted[i] - mid : mid - sorted[i];
+  std::sort(dev.begin(), dev.end());
+  const int64_t mad = at_quantile(dev, 0.5);
+  if (mid > 0)
+    s.dispersion_score = std::clamp(1.0 - static_cast<double>(mad) / static_cast<double>(mid), 0.0, 1.0);
+  else
+    s.dispersion_score = mad == 0 ? 1.0 : 0.0;
+  s.median = static_cast<double>(mid);
+  return s;
+}
+
+}  // namespace
+
+uint32_t BeaconAnalyzer::intern(std::string_view s) {
+  auto it = string_ids_.find(std::string(s));
+  if (it != string_ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(s);
+  string_ids_.emplace(std::string(s), id);
+  return id;
+}
+
+uint32_t BeaconAnalyzer::seconds(uint64_t filetime) {
+  const uint64_t s = filetime / kTicksPerSecond;
+  if (!have_base_) {
+    base_ = s > kHalfRange ? s - kHalfRange : 0;
+    have_base_ = true;
+  }
+  const uint32_t off = s < base_ ? 0 : clamp32(s - base_);
+  min_sec_ = std::min(min_sec_, off);
+  max_sec_ = std::max(max_sec_, off);
+  return off;
+}
+
+void BeaconAnalyzer::add(const Event& ev) {
+  if (const Value* path = ev.get("_path")) {
+    if (ev.time != 0) add_zeek(ev, path->as_string());
+    return;
+  }
+  if (text(ev.get("Channel")) == "Microsoft-Windows-Sysmon/Operational") {
+    uint64_t id = 0;
+    if (number(ev.get("EventID"), id) && id == 3) add_sysmon(ev);
+  }
+}
+
+void BeaconAnalyzer::add_zeek(const Event& ev, std::string_view path) {
+  const bool is_conn = path == "conn", is_http = path == "http", is_ssl = path == "ssl";
+  if (!is_conn && !is_http && !is_ssl) return;
+  const std::string_view uid = text(ev.get("uid"));
+  std::string_view src = text(ev.get("id.orig_h"));
+  if (uid.empty() || src.empty()) return;
+  std::string_view name;
+  if (is_http) name = host_only(text(ev.get("host")));
+  if (is_ssl) name = text(ev.get("server_name"));
+  if (name == "-") name = {};
+  ++used_;
+  Conn& c = conns_[std::string(uid)];
+  const uint32_t sec = seconds(ev.time);
+  if (c.src == kNone) c.src = intern(src);
+  if (c.ip == kNone) {
+    std::string_view ip = text(ev.get("id.resp_h"));
+    if (!ip.empty()) c.ip = intern(ip);
+  }
+  if (is_conn) {
+    // The conn record's time is the connection's start: it wins over http/ssl times.
+    c.has_conn = true;
+    c.sec = sec;
+    c.has_time = true;
+    uint64_t sent = 0, recv = 0;
+    const bool has_sent = number(ev.get("orig_bytes"), sent), has_recv = number(ev.get("resp_bytes"), recv);
+    if (has_sent || has_recv) {
+      c.sent = clamp32(sent);
+      c.recv = clamp32(recv);
+      c.has_bytes = true;
+    }
+  } else {
+    if (!c.has_conn && (!c.has_time || sec < c.sec)) {
+      c.sec = sec;
+      c.has_time = true;
+    }
+    // The HTTP host (the CONNECT host through a proxy) wins over the SNI; the first request of a connection wins.
+    if (!name.empty() && (c.name == kNone || (is_http && !c.name_from_http))) {
+      c.name = intern(lower(name));
+      c.name_from_http = is_http;
+    }
+  }
+}
+
+void BeaconAnalyzer::add_sysmon(const Event& ev) {
+  const std::string_view src = text(ev.get("SourceIp"));
+  std::string_view dst = text(ev.get("DestinationHostname"));
+  bool named = !dst.empty() && dst != "-";
+  if (!named) dst = text(ev.get("DestinationIp"));
+  if (src.empty() || dst.empty()) return;
+  if (!named && t_.skip_multicast && is_multicast(dst)) return;
+  // UtcTime is when the connection was seen; the record's time is when it was logged.
+  uint64_t when = ev.time;
+  if (const Value* utc = ev.get("UtcTime")) {
+    if (utc->type == ValueType::Time) when = utc->u;
+    else if (auto t = parse_iso_time(utc->as_string())) when = *t;
+  }
+  if (when == 0) return;
+  ++used_;
+  const PairKey key{intern(src), intern(named ? lower(dst) : std::string(dst))};
+  direct_[key].push_back(Point{seconds(when), 0, 0, false});
+  if (named) direct_named_[key] = true;
+}
+
+std::vector<Beacon> BeaconAnalyzer::results() const {
+  // Gather every connection under its pair.
+  std::unordered_map<PairKey, std::vector<Point>, PairHash> pairs = direct_;
+  std::unordered_map<PairKey, bool, PairHash> named = direct_named_;
+  for (const auto& [uid, c] : conns_) {
+    if (!c.has_time || c.src == kNone) continue;
+    const uint32_t dst = c.name != kNone ? c.name : c.ip;
+    if (dst == kNone) continue;
+    if (c.name == kNone && t_.skip_multicast && is_multicast(strings_[dst])) continue;
+    const PairKey key{c.src, dst};
+    pairs[key].push_back(Point{c.sec, c.sent, c.recv, c.has_bytes});
+    if (c.name != kNone) named[key] = true;
+  }
+
+  const double period = max_sec_ > min_sec_ ? static_cast<double>(max_sec_ - min_sec_) : 0.0;
+  const double width = t_.histogram_bucket_seconds > 0 ? t_.histogram_bucket_seconds : 3600.0;
+  const size_t buckets = std::max<size_t>(1, static_cast<size_t>(std::llround(period / width)));
+
+  std::vector<Beacon> out;
+  for (auto& [key, points] : pairs) {
+    if (points.size() < t_.min_connections || points.size() < 3) continue;
+    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.sec < b.sec; });
+    Beacon b;
+    b.src = strings_[key.src];
+    b.dst = strings_[key.dst];
+    b.dst_is_name = named.count(key) != 0;
+    b.connections = static_cast<uint32_t>(points.size());
+    b.first_time = (base_ + points.front().sec) * kTicksPerSecond;
+    b.last_time = (base_ + points.back().sec) * kTicksPerSecond;
+
+    // Timing: the intervals between consecutive connections.
+    std::vector<int64_t> deltas(points.size() - 1);
+    for (size_t i = 1; i < points.size(); ++i) deltas[i - 1] = int64_t(points[i].sec) - int64_t(points[i - 1].sec);
+    std::sort(deltas.begin(), deltas.end());
+    const Spread ts = spread(deltas);
+    b.timing_skew = ts.skew_score;
+    b.timing_dispersion = ts.dispersion_score;
+    b.timing = (ts.skew_score + ts.dispersion_score) / 2.0;
+    b.median_interval = ts.median;
+
+    // Size: bytes the source sent per connection.
+    std::vector<int64_t> sizes;
+    sizes.reserve(points.size());
+    for (const Point& p : points) {
+      b.total_bytes += uint64_t(p.sent) + p.recv;
+      if (p.has_bytes) sizes.push_back(p.sent);
+    }
+    if (!sizes.empty()) {
+      std::sort(sizes.begin(), sizes.end());
+      const Spread ds = spread(sizes);
+      size_t best = 0;
+      for (size_t i = 0; i < sizes.size();) {
+        size_t j = i;
+        while (j < sizes.size() && sizes[j] == sizes[i]) ++j;
+        if (j - i > best) {
+          best = j - i;
+          b.mode_bytes = static_cast<uint64_t>(sizes[i]);
+        }
+        i = j;
+      }
+      b.size_known = true;
+      b.size_skew = ds.skew_score;
+      b.size_dispersion = ds.dispersion_score;
+      // Concentration: the share of connections within size_tolerance of the median
+      // (padding and small fields vary a few bytes in a beacon's requests).
+      const double tol = std::max(1.0, ds.median * t_.size_tolerance);
+      size_t near = 0;
+      for (int64_t x : sizes) near += std::fabs(static_cast<double>(x) - ds.median) <= tol;
+      b.size_mode = static_cast<double>(near) / static_cast<double>(sizes.size());
+      b.size = (b.size_skew + b.size_dispersion + b.size_mode) / 3.0;
+    }
+
+    // Duration and histogram: how the connections sit in the observation period.
+    std::vector<uint32_t> counts(buckets, 0);
+    for (const Point& p : points) {
+      size_t i = period > 0 ? static_cast<size_t>(static_cast<double>(p.sec - min_sec_) / period * buckets) : 0;
+      ++counts[std::min(i, buckets - 1)];
+    }
+    size_t seen = 0;
+    uint32_t busiest = 0;
+    for (uint32_t n : counts) {
+      seen += n != 0;
+      busiest = std::max(busiest, n);
+    }
+    b.coverage = period > 0 ? static_cast<double>(points.back().sec - points.front().sec) / period : 1.0;
+    b.consistency = static_cast<double>(seen) / static_cast<double>(buckets);
+    b.duration = std::max(b.coverage, b.consistency);
+
+    const double mean = static_cast<double>(points.size()) / static_cast<double>(buckets);
+    double var = 0;
+    for (uint32_t n : counts) var += (n - mean) * (n - mean);
+    var /= static_cast<double>(buckets);
+    const double flatness = buckets == 1 ? 1.0 : 1.0 - std::min(1.0, std::sqrt(var) / mean);
+    double bimodal = 0;
+    if (seen >= t_.bimodal_min_hours) {
+      // Two levels (say busy by day, quiet by night) are regular too: the share of
+      // buckets whose count falls in the two most common count bins.
+      const uint32_t bin = std::max<uint32_t>(1, static_cast<uint32_t>(std::ceil(busiest * t_.bimodal_bin_fraction)));
+      std::map<uint32_t, size_t> bins;
+      for (uint32_t n : counts) ++bins[n / bin];
+      std::vector<size_t> sizes_of;
+      for (const auto& [k, v] : bins) sizes_of.push_back(v);
+      std::sort(sizes_of.rbegin(), sizes_of.rend());
+      size_t top = sizes_of[0] + (sizes_of.size() > 1 ? sizes_of[1] : 0);
+      bimodal = static_cast<double>(top) / static_cast<double>(buckets);
+    }
+    b.histogram = std::max(flatness, bimodal);
+
+    double sum = b.timing + b.duration + b.histogram;
+    double parts = 3;
+    if (b.size_known) {
+      sum += b.size;
+      parts += 1;
+    }
+    b.score = sum / parts;
+    if (b.score < t_.min_score) continue;
+    out.push_back(std::move(b));
+  }
+  std::sort(out.begin(), out.end(), [](const Beacon& a, const Beacon& b) {
+    if (a.score != b.score) return a.score > b.score;
+    if (a.src != b.src) return a.src < b.src;
+    return a.dst < b.dst;
+  });
+  return out;
+}
+
+}  // namespace vigil
