@@ -277,3 +277,30 @@ TEST(Beacon, SysmonNetworkConnections) {
   EXPECT_GE(r[0].score, 0.95);
   EXPECT_EQ(r[0].first_time, *parse_iso_time("2024-03-01T00:00:07Z"));
 }
+
+TEST(BeaconHunt, HuntReportsTheProxiedBeaconAsADetection) {
+  VIGIL_REQUIRE_CORPUS("zeek/rita-proxy");
+  // No Sigma rule at all: an empty rule folder and one indicator that matches
+  // nothing, so the hunt is the network analytic alone.
+  vigil::test::TempDir dir;
+  std::filesystem::create_directory(dir.file("rules"));
+  vigil::test::write_file(dir.file("none.txt"), "nothing-here.invalid\n");
+  const auto r = vigil::test::run_vigil({"hunt", "--no-cache", "-q", "-f", "jsonl", "-r", dir.file("rules").string(),
+                                         "--ioc", dir.file("none.txt").string(), corpus.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  size_t beacons = 0;
+  bool found = false;
+  for (const auto& line : vigil::test::detection_lines(r.out)) {
+    if (line.find("\"rule_title\":\"Beaconing: ") == std::string::npos) continue;
+    ++beacons;
+    if (line.find("\"src\":\"10.136.0.18\",\"dst\":\"www.honestimnotevil.com\"") != std::string::npos) found = true;
+    EXPECT_EQ(line.find("www.google.com"), std::string::npos) << "6 connections are not a beacon";
+    EXPECT_NE(line.find("\"attack.t1071\""), std::string::npos) << line.substr(0, 300);
+  }
+  EXPECT_TRUE(found) << r.out.substr(0, 2000);
+  EXPECT_EQ(beacons, 1u);
+  const auto off = vigil::test::run_vigil({"hunt", "--no-cache", "-q", "-f", "jsonl", "--no-beacons", "-r",
+                                           dir.file("rules").string(), "--ioc", dir.file("none.txt").string(),
+                                           corpus.string()});
+  EXPECT_EQ(off.out.find("Beaconing"), std::string::npos);
+}

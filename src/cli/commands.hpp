@@ -51,6 +51,8 @@ struct HuntOptions {
   std::vector<std::string> computers;      // keep events of these computers (case-insensitive, `*` globs)
   std::vector<std::string> ioc_paths;  // indicator files or folders (STIX, MISP, lists)
   bool ioc_ignore_validity = false;    // match indicators outside their validity window too
+  bool beacons = true;                 // score beaconing in network logs (Zeek conn/http/ssl)
+  double beacon_min_score = 0.9;       // report pairs scoring at least this
   bool dedup = false;    // one line for identical detections, with a count
   bool explain = false;  // table: show why each detection fired
   std::string progress = "auto";  // auto (a terminal, not --quiet) | always | never

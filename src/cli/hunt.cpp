@@ -19,6 +19,7 @@
 #include "detection/ioc/indicator.hpp"
 #include "detection/ioc/indicator_rule.hpp"
 #include "detection/ioc/matcher.hpp"
+#include "detection/network/beacon.hpp"
 #include "detection/sigma/condition.hpp"
 #include "detection/stories.hpp"
 #include "event/text.hpp"
@@ -42,7 +43,57 @@ constexpr const char* kFormats[] = {"table", "jsonl", "csv", "html", "navigator"
 struct UnitResult {
   std::vector<Detection> detections;
   uint64_t events = 0;
+  bool network = false;  // the unit held network connection events (Zeek logs)
 };
+
+// A rule standing for one beacon found by the network analytic.
+sigma::Rule beacon_rule(const Beacon& b) {
+  sigma::Rule r;
+  r.id = "vigil-beacon:" + b.src + "->" + b.dst;
+  r.title = fmt::format("Beaconing: {} to {} (score {:.2f})", b.src, b.dst, b.score);
+  r.status = "analytic";
+  r.level = b.score >= 0.95 ? sigma::Level::High : b.score >= 0.85 ? sigma::Level::Medium : sigma::Level::Low;
+  r.level_given = true;
+  r.description = fmt::format(
+      "{} connections from {} to {} at regular intervals (median {:.0f} s): timing {:.3f}, size {:.3f}, duration "
+      "{:.3f}, histogram {:.3f}. Regular check-ins to one destination are how implants call home; see "
+      "docs/analytics.md for the method.",
+      b.connections, b.src, b.dst, b.median_interval, b.timing, b.size_known ? b.size : 0.0, b.duration, b.histogram);
+  r.tags = {"attack.command-and-control", "attack.t1071"};
+  if (b.dst_is_name) r.tags.push_back("attack.t1071.001");
+  r.path = "docs/analytics.md";
+  return r;
+}
+
+// The detection of a beacon: at its last connection, under its source host.
+Detection beacon_detection(const Beacon& b, uint32_t rule, uint64_t sequence) {
+  Detection d;
+  d.rule = rule;
+  d.time = b.last_time;
+  d.sequence = sequence;
+  d.computer = b.src;
+  d.event_json = "{\"src\":";
+  append_json_string(d.event_json, b.src);
+  d.event_json += ",\"dst\":";
+  append_json_string(d.event_json, b.dst);
+  d.event_json += fmt::format(
+      ",\"connections\":{},\"score\":{:.3f},\"timing\":{:.3f},\"size\":{},\"duration\":{:.3f},\"histogram\":{:.3f},"
+      "\"median_interval_seconds\":{:.1f},\"mode_bytes\":{},\"total_bytes\":{},\"first\":",
+      b.connections, b.score, b.timing, b.size_known ? fmt::format("{:.3f}", b.size) : std::string("null"), b.duration,
+      b.histogram, b.median_interval, b.mode_bytes, b.total_bytes);
+  append_time_json(d.event_json, b.first_time);
+  d.event_json += '}';
+  d.explain_json = "[";
+  const std::pair<const char*, double> parts[] = {
+      {"timing", b.timing}, {"size", b.size_known ? b.size : -1}, {"duration", b.duration}, {"histogram", b.histogram}};
+  for (const auto& [name, value] : parts) {
+    if (value < 0) continue;
+    if (d.explain_json.size() > 1) d.explain_json += ',';
+    d.explain_json += fmt::format("{{\"selection\":\"beacon\",\"field\":\"{}\",\"value\":\"{:.3f}\"}}", name, value);
+  }
+  d.explain_json += ']';
+  return d;
+}
 
 struct WorkerState {
   std::unique_ptr<sigma::Matcher> matcher;
@@ -342,9 +393,12 @@ int run_hunt(const HuntOptions& o) {
 
   // The rules the outputs see: the Sigma rules, then (with indicators) one per
   // indicator that hits.
+  // Rules may be added during the hunt (indicators that hit, beacons found):
+  // they go to a copy, made only when that can happen.
+  const bool adds_rules = !indicators.empty() || o.beacons;
   std::vector<sigma::Rule> rule_table;
-  if (!indicators.empty()) rule_table = rules->rules();
-  const std::vector<sigma::Rule>& all_rules = indicators.empty() ? rules->rules() : rule_table;
+  if (adds_rules) rule_table = rules->rules();
+  const std::vector<sigma::Rule>& all_rules = adds_rules ? rule_table : rules->rules();
   std::unordered_map<uint32_t, uint32_t> indicator_rule_of;
   dctx.rules = &all_rules;
   dctx.sources = &sources;
@@ -372,7 +426,7 @@ int run_hunt(const HuntOptions& o) {
   DetectionSorter detections;
   HuntTally tally(dctx);
   StoryBuilder stories(all_rules, Attack::builtin());
-  std::vector<uint8_t> file_read(sources.size(), 0);
+  std::vector<uint8_t> file_read(sources.size(), 0), network_file(sources.size(), 0);
   std::vector<std::string> file_error(sources.size());
   uint64_t events = 0, bytes_done = 0, files_done = 0;
   const sigma::RuleSet& rs = *rules;
@@ -400,6 +454,13 @@ int run_hunt(const HuntOptions& o) {
             d.rule = rule;
             st.matcher->explain(i, d.explain_json);
             r.detections.push_back(std::move(d));
+          }
+          if (!r.network) {
+            static const NameId kPath = intern("_path");
+            if (const Value* p = ev.get(kPath)) {
+              const std::string_view t = p->is_string() ? p->as_string() : std::string_view();
+              r.network = t == "conn" || t == "http" || t == "ssl";
+            }
           }
           if (indicators.empty()) return;
           st.ioc_hits.clear();
@@ -433,6 +494,7 @@ int run_hunt(const HuntOptions& o) {
         }
         if (u.input) {
           file_read[u.input->index()] = 1;
+          if (r.network) network_file[u.input->index()] = 1;
           const uint64_t units = std::max<size_t>(u.input->unit_count(), 1);
           bytes_done += u.input->size_bytes() / units;
           if (u.unit + 1 == units) {
@@ -465,6 +527,33 @@ int run_hunt(const HuntOptions& o) {
         return WorkerState{std::make_unique<sigma::Matcher>(rs), {}, indicators.make_scratch(), {}};
       });
   progress.clear();
+
+  // Beaconing: the network logs are read once more, in order, into the
+  // analytic (it needs every connection of a pair, across files).
+  if (o.beacons && std::any_of(network_file.begin(), network_file.end(), [](uint8_t x) { return x; })) {
+    BeaconAnalyzer analyzer;
+    ReadContext ctx(map);
+    for (size_t i = 0; i < sources.size(); ++i) {
+      if (!network_file[i]) continue;
+      Problems ignored;  // reported by the first pass
+      auto in = open_input(sources[i], uint32_t(i), ignored);
+      if (!in) continue;
+      for (size_t u = 0; u < in->unit_count(); ++u)
+        in->read_unit(u, ctx, [&](const Event& ev) { analyzer.add(ev); }, ignored);
+    }
+    uint64_t seq = uint64_t(3) << 61;  // after detections of the same instant
+    for (const Beacon& b : analyzer.results()) {
+      if (b.score < o.beacon_min_score) continue;
+      const uint32_t rule = uint32_t(rule_table.size());
+      rule_table.push_back(beacon_rule(b));
+      visible.push_back(filters.min_level_ok(rule_table.back().level) ? 1 : 0);
+      if (!visible[rule]) continue;
+      Detection d = beacon_detection(b, rule, ++seq);
+      tally.add(d);
+      stories.add(d);
+      detections.add(std::move(d));
+    }
+  }
 
   // The summary is complete before the first detection is written, so every
   // report can open with it.
