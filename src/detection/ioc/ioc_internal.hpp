@@ -46,6 +46,10 @@ bool parse_json(simdjson::dom::parser& parser, const std::string& text, simdjson
 // The loaders, on an already parsed document.
 void load_stix_json(const std::string& path, simdjson::dom::element root, IndicatorFile& out);
 void load_misp_json(const std::string& path, simdjson::dom::element root, IndicatorFile& out);
+// Parses `text` and hands the root to `load` (load_stix_json, load_misp_json);
+// text that is not JSON is one problem for the file.
+IndicatorFile load_json_text(const std::string& path, const std::string& text,
+                             void (*load)(const std::string&, simdjson::dom::element, IndicatorFile&));
 
 // FILETIME ticks of an ISO-8601 time, or nullopt.
 std::optional<uint64_t> parse_time(std::string_view text);

@@ -345,16 +345,7 @@ void load_misp_json(const std::string& path, element root, IndicatorFile& out) {
 }  // namespace detail
 
 IndicatorFile load_misp(const std::string& path, const std::string& text) {
-  IndicatorFile out;
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string error;
-  if (!parse_json(parser, text, root, error)) {
-    out.problems.push_back(IndicatorProblem{path, "", "not valid JSON: " + error, false});
-    return out;
-  }
-  load_misp_json(path, root, out);
-  return out;
+  return detail::load_json_text(path, text, detail::load_misp_json);
 }
 
 }  // namespace vigil::ioc

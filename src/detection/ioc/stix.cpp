@@ -797,7 +797,10 @@ void load_stix_json(const std::string& path, element root, IndicatorFile& out) {
 
 }  // namespace detail
 
-IndicatorFile load_stix(const std::string& path, const std::string& text) {
+namespace detail {
+
+IndicatorFile load_json_text(const std::string& path, const std::string& text,
+                             void (*load)(const std::string&, simdjson::dom::element, IndicatorFile&)) {
   IndicatorFile out;
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -806,8 +809,14 @@ IndicatorFile load_stix(const std::string& path, const std::string& text) {
     out.problems.push_back(IndicatorProblem{path, "", "not valid JSON: " + error, false});
     return out;
   }
-  load_stix_json(path, root, out);
+  load(path, root, out);
   return out;
+}
+
+}  // namespace detail
+
+IndicatorFile load_stix(const std::string& path, const std::string& text) {
+  return detail::load_json_text(path, text, detail::load_stix_json);
 }
 
 }  // namespace vigil::ioc
