@@ -5,69 +5,22 @@
 #include <cmath>
 #include <map>
 
+#include "detection/network/net_fields.hpp"
 #include "event/time.hpp"
 
 namespace vigil {
+
+using net::clamp32;
+using net::host_only;
+using net::is_multicast;
+using net::lower;
+using net::number;
+using net::text;
 
 namespace {
 
 constexpr uint64_t kTicksPerSecond = 10'000'000;
 constexpr uint64_t kHalfRange = 0x80000000ull;  // base sits this far before the first event
-
-// A count, as Zeek (UInt) or Sysmon (text) gives it; false when absent or not a number.
-bool number(const Value* v, uint64_t& out) {
-  if (!v) return false;
-  switch (v->type) {
-    case ValueType::UInt: out = v->u; return true;
-    case ValueType::Int: if (v->i < 0) return false; out = static_cast<uint64_t>(v->i); return true;
-    case ValueType::Real64: if (!(v->d >= 0)) return false; out = static_cast<uint64_t>(v->d); return true;
-    case ValueType::Real32: if (!(v->f >= 0)) return false; out = static_cast<uint64_t>(v->f); return true;
-    case ValueType::String: {
-      std::string_view s = v->as_string();
-      auto r = std::from_chars(s.data(), s.data() + s.size(), out);
-      return r.ec == std::errc() && r.ptr == s.data() + s.size();
-    }
-    default: return false;
-  }
-}
-
-std::string_view text(const Value* v) { return v ? v->as_string() : std::string_view(); }
-
-uint32_t clamp32(uint64_t x) { return x > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<uint32_t>(x); }
-
-// Strips a trailing ":port" from an HTTP Host value (not from a bare IPv6 address).
-std::string_view host_only(std::string_view h) {
-  if (h.empty()) return h;
-  if (h.front() == '[') {
-    size_t e = h.find(']');
-    return e == std::string_view::npos ? h : h.substr(1, e - 1);
-  }
-  size_t c = h.rfind(':');
-  if (c != std::string_view::npos && h.find(':') == c) {
-    std::string_view port = h.substr(c + 1);
-    if (!port.empty() && std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
-      return h.substr(0, c);
-  }
-  return h;
-}
-
-// Multicast and broadcast addresses (224.0.0.0/4, 255.255.255.255, ff00::/8):
-// one-to-many traffic (router solicitations, mDNS, SSDP), never a C2 server.
-bool is_multicast(std::string_view ip) {
-  if (ip.find(':') != std::string_view::npos)
-    return ip.size() >= 2 && (ip[0] == 'f' || ip[0] == 'F') && (ip[1] == 'f' || ip[1] == 'F');
-  unsigned first = 0;
-  auto r = std::from_chars(ip.data(), ip.data() + ip.size(), first);
-  if (r.ec != std::errc()) return false;
-  return (first >= 224 && first <= 239) || ip == "255.255.255.255";
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return out;
-}
 
 // Quartile by RITA's rule: the element at round(q * (n - 1)) of the sorted data.
 template <class T>

@@ -1,0 +1,142 @@
+#include "detection/network/network_config.hpp"
+
+#include <fmt/format.h>
+
+#include "event/text.hpp"
+
+namespace vigil {
+
+extern const char kBuiltinNetworkConfig[];  // generated from data/network.yaml
+
+namespace {
+
+bool fail(std::string* error, std::string msg) {
+  if (error) *error = std::move(msg);
+  return false;
+}
+
+bool read_list(const YAML::Node& node, const char* key, std::vector<std::string>& out, std::string* error) {
+  const YAML::Node list = node[key];
+  if (!list) return true;
+  if (list.IsNull()) {
+    out.clear();
+    return true;
+  }
+  if (!list.IsSequence()) return fail(error, fmt::format("{}: expected a list", key));
+  out.clear();
+  for (const auto& item : list) {
+    if (!item.IsScalar()) return fail(error, fmt::format("{}: expected a list of text", key));
+    out.push_back(item.as<std::string>());
+  }
+  return true;
+}
+
+bool read_beacon(const YAML::Node& s, BeaconThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "beacon: expected a map");
+  double min_conn = t.min_connections, bimodal_hours = t.bimodal_min_hours;
+  return read_number(s, "beacon", "min_score", t.min_score, 0, 1, error) &&
+         read_number(s, "beacon", "min_connections", min_conn, 3, 1e9, error) &&
+         read_number(s, "beacon", "size_tolerance", t.size_tolerance, 0, 1, error) &&
+         read_number(s, "beacon", "histogram_bucket_seconds", t.histogram_bucket_seconds, 1, 1e9, error) &&
+         read_number(s, "beacon", "bimodal_min_hours", bimodal_hours, 0, 1e6, error) &&
+         read_number(s, "beacon", "bimodal_bin_fraction", t.bimodal_bin_fraction, 0, 1, error) &&
+         read_flag(s, "beacon", "skip_multicast", t.skip_multicast, error) &&
+         ((t.min_connections = static_cast<uint32_t>(min_conn)),
+          (t.bimodal_min_hours = static_cast<uint32_t>(bimodal_hours)), true);
+}
+
+}  // namespace
+
+bool read_number(const YAML::Node& section, std::string_view section_name, const char* key, double& out,
+                 double min, double max, std::string* error) {
+  const YAML::Node v = section[key];
+  if (!v) return true;
+  double x = 0;
+  if (!v.IsScalar() || !YAML::convert<double>::decode(v, x) || !(x >= min && x <= max))
+    return fail(error, fmt::format("{}.{}: expected a number from {} to {}", section_name, key, min, max));
+  out = x;
+  return true;
+}
+
+bool read_count(const YAML::Node& section, std::string_view section_name, const char* key, uint64_t& out,
+                std::string* error) {
+  double x = static_cast<double>(out);
+  if (!read_number(section, section_name, key, x, 0, 1.8e19, error)) return false;
+  if (x != static_cast<double>(static_cast<uint64_t>(x)))
+    return fail(error, fmt::format("{}.{}: expected a whole number", section_name, key));
+  out = static_cast<uint64_t>(x);
+  return true;
+}
+
+bool read_count(const YAML::Node& section, std::string_view section_name, const char* key, uint32_t& out,
+                std::string* error) {
+  uint64_t x = out;
+  if (!read_count(section, section_name, key, x, error)) return false;
+  if (x > 0xFFFFFFFFull) return fail(error, fmt::format("{}.{}: at most 4294967295", section_name, key));
+  out = static_cast<uint32_t>(x);
+  return true;
+}
+
+bool read_flag(const YAML::Node& section, std::string_view section_name, const char* key, bool& out,
+               std::string* error) {
+  const YAML::Node v = section[key];
+  if (!v) return true;
+  bool x = false;
+  if (!v.IsScalar() || !YAML::convert<bool>::decode(v, x))
+    return fail(error, fmt::format("{}.{}: expected true or false", section_name, key));
+  out = x;
+  return true;
+}
+
+NetworkConfig NetworkConfig::builtin() {
+  NetworkConfig c;
+  std::string error;
+  if (!c.parse(kBuiltinNetworkConfig, &error))
+    throw std::logic_error("built-in data/network.yaml: " + error);  // a build defect, caught by tests
+  return c;
+}
+
+bool NetworkConfig::parse(std::string_view yaml, std::string* error) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    return fail(error, fmt::format("not YAML: {}", e.what()));
+  }
+  if (root.IsNull()) return true;
+  if (!root.IsMap()) return fail(error, "expected a map of settings");
+  try {
+    std::vector<std::string> list;
+    if (root["internal_networks"]) {
+      if (!read_list(root, "internal_networks", list, error)) return false;
+      std::string joined;
+      for (const auto& x : list) joined += x + ",";
+      std::string why;
+      if (!scope.set_internal(joined, &why)) return fail(error, "internal_networks: " + why);
+    }
+    list.clear();
+    if (!read_list(root, "allow_destinations", list, error)) return false;
+    for (const auto& x : list) {
+      std::string why;
+      if (!scope.allow(x, &why)) return fail(error, "allow_destinations: " + why);
+    }
+    if (const YAML::Node l = root["levels"]) {
+      if (!l.IsMap()) return fail(error, "levels: expected a map");
+      if (!read_number(l, "levels", "high", levels.high, 0, 1, error) ||
+          !read_number(l, "levels", "medium", levels.medium, 0, 1, error))
+        return false;
+      if (levels.medium > levels.high) return fail(error, "levels: medium is above high");
+    }
+    if (!read_beacon(root["beacon"], beacon, error)) return false;
+  } catch (const YAML::Exception& e) {
+    return fail(error, e.what());
+  }
+  return true;
+}
+
+bool NetworkConfig::load_file(const std::string& path, std::string* error) {
+  return load_text_file(path, error, [this](const std::string& text, std::string* why) { return parse(text, why); });
+}
+
+}  // namespace vigil
