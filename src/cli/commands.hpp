@@ -51,8 +51,13 @@ struct HuntOptions {
   std::vector<std::string> computers;      // keep events of these computers (case-insensitive, `*` globs)
   std::vector<std::string> ioc_paths;  // indicator files or folders (STIX, MISP, lists)
   bool ioc_ignore_validity = false;    // match indicators outside their validity window too
-  bool beacons = true;                 // score beaconing in network logs (Zeek conn/http/ssl)
-  double beacon_min_score = 0.9;       // report pairs scoring at least this
+  // Network analytics (docs/analytics.md).
+  bool network = true;                 // run the network analytics on network events
+  bool beacons = true;                 // ... beaconing among them
+  double beacon_min_score = -1;        // report pairs scoring at least this; < 0: the configuration's
+  std::string network_config;          // thresholds file; empty: built-in data/network.yaml
+  std::string internal_networks;       // CIDR,...; empty: the configuration's
+  std::vector<std::string> allow_destinations;  // known-good CIDRs or domains
   bool dedup = false;    // one line for identical detections, with a count
   bool explain = false;  // table: show why each detection fired
   std::string progress = "auto";  // auto (a terminal, not --quiet) | always | never

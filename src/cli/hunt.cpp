@@ -19,7 +19,9 @@
 #include "detection/ioc/indicator.hpp"
 #include "detection/ioc/indicator_rule.hpp"
 #include "detection/ioc/matcher.hpp"
-#include "detection/network/beacon.hpp"
+#include "detection/network/analytics.hpp"
+#include "detection/network/network_detection.hpp"
+#include "event/event_list.hpp"
 #include "detection/sigma/condition.hpp"
 #include "detection/stories.hpp"
 #include "event/text.hpp"
@@ -43,57 +45,8 @@ constexpr const char* kFormats[] = {"table", "jsonl", "csv", "html", "navigator"
 struct UnitResult {
   std::vector<Detection> detections;
   uint64_t events = 0;
-  bool network = false;  // the unit held network connection events (Zeek logs)
+  EventList network_events;  // copies of the events the network analytics read, for the ordered pass
 };
-
-// A rule standing for one beacon found by the network analytic.
-sigma::Rule beacon_rule(const Beacon& b) {
-  sigma::Rule r;
-  r.id = "vigil-beacon:" + b.src + "->" + b.dst;
-  r.title = fmt::format("Beaconing: {} to {} (score {:.2f})", b.src, b.dst, b.score);
-  r.status = "analytic";
-  r.level = b.score >= 0.95 ? sigma::Level::High : b.score >= 0.85 ? sigma::Level::Medium : sigma::Level::Low;
-  r.level_given = true;
-  r.description = fmt::format(
-      "{} connections from {} to {} at regular intervals (median {:.0f} s): timing {:.3f}, size {:.3f}, duration "
-      "{:.3f}, histogram {:.3f}. Regular check-ins to one destination are how implants call home; see "
-      "docs/analytics.md for the method.",
-      b.connections, b.src, b.dst, b.median_interval, b.timing, b.size_known ? b.size : 0.0, b.duration, b.histogram);
-  r.tags = {"attack.command-and-control", "attack.t1071"};
-  if (b.dst_is_name) r.tags.push_back("attack.t1071.001");
-  r.path = "docs/analytics.md";
-  return r;
-}
-
-// The detection of a beacon: at its last connection, under its source host.
-Detection beacon_detection(const Beacon& b, uint32_t rule, uint64_t sequence) {
-  Detection d;
-  d.rule = rule;
-  d.time = b.last_time;
-  d.sequence = sequence;
-  d.computer = b.src;
-  d.event_json = "{\"src\":";
-  append_json_string(d.event_json, b.src);
-  d.event_json += ",\"dst\":";
-  append_json_string(d.event_json, b.dst);
-  d.event_json += fmt::format(
-      ",\"connections\":{},\"score\":{:.3f},\"timing\":{:.3f},\"size\":{},\"duration\":{:.3f},\"histogram\":{:.3f},"
-      "\"median_interval_seconds\":{:.1f},\"mode_bytes\":{},\"total_bytes\":{},\"first\":",
-      b.connections, b.score, b.timing, b.size_known ? fmt::format("{:.3f}", b.size) : std::string("null"), b.duration,
-      b.histogram, b.median_interval, b.mode_bytes, b.total_bytes);
-  append_time_json(d.event_json, b.first_time);
-  d.event_json += '}';
-  d.explain_json = "[";
-  const std::pair<const char*, double> parts[] = {
-      {"timing", b.timing}, {"size", b.size_known ? b.size : -1}, {"duration", b.duration}, {"histogram", b.histogram}};
-  for (const auto& [name, value] : parts) {
-    if (value < 0) continue;
-    if (d.explain_json.size() > 1) d.explain_json += ',';
-    d.explain_json += fmt::format("{{\"selection\":\"beacon\",\"field\":\"{}\",\"value\":\"{:.3f}\"}}", name, value);
-  }
-  d.explain_json += ']';
-  return d;
-}
 
 struct WorkerState {
   std::unique_ptr<sigma::Matcher> matcher;
@@ -337,6 +290,29 @@ uint64_t now_filetime() {
 
 }  // namespace
 
+// The network analytics' settings: the file given (or the built-in one), then
+// the command line's internal networks and known-good destinations.
+bool load_network_config(const HuntOptions& o, NetworkConfig& config) {
+  std::string error;
+  if (o.network_config.empty()) {
+    config = NetworkConfig::builtin();
+  } else if (!config.load_file(o.network_config, &error)) {
+    fmt::print(stderr, "vigil: error: network configuration: {}\n", error);
+    return false;
+  }
+  if (!o.internal_networks.empty() && !config.scope.set_internal(o.internal_networks, &error)) {
+    fmt::print(stderr, "vigil: error: --internal-networks: {}\n", error);
+    return false;
+  }
+  for (const std::string& a : o.allow_destinations)
+    if (!config.scope.allow(a, &error)) {
+      fmt::print(stderr, "vigil: error: --allow-destination: {}\n", error);
+      return false;
+    }
+  if (o.beacon_min_score >= 0) config.beacon.min_score = o.beacon_min_score;
+  return true;
+}
+
 int run_hunt(const HuntOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   HuntSummary summary;
@@ -349,6 +325,9 @@ int run_hunt(const HuntOptions& o) {
   // Everything that can be refused without reading evidence is checked first.
   Filters filters;
   if (!check_time_window(o, filters)) return 2;
+  NetworkConfig network_config;
+  if (!load_network_config(o, network_config)) return 2;
+  const bool network_on = o.network;
   std::vector<OutputSpec> specs = o.outputs;
   if (specs.empty()) specs.push_back({"table", ""});
   std::vector<std::unique_ptr<Output>> outputs;
@@ -395,7 +374,7 @@ int run_hunt(const HuntOptions& o) {
   // indicator that hits.
   // Rules may be added during the hunt (indicators that hit, beacons found):
   // they go to a copy, made only when that can happen.
-  const bool adds_rules = !indicators.empty() || o.beacons;
+  const bool adds_rules = !indicators.empty() || network_on;
   std::vector<sigma::Rule> rule_table;
   if (adds_rules) rule_table = rules->rules();
   const std::vector<sigma::Rule>& all_rules = adds_rules ? rule_table : rules->rules();
@@ -426,14 +405,16 @@ int run_hunt(const HuntOptions& o) {
   DetectionSorter detections;
   HuntTally tally(dctx);
   StoryBuilder stories(all_rules, Attack::builtin());
-  std::vector<uint8_t> file_read(sources.size(), 0), network_file(sources.size(), 0);
+  std::vector<uint8_t> file_read(sources.size(), 0);
   std::vector<std::string> file_error(sources.size());
   uint64_t events = 0, bytes_done = 0, files_done = 0;
   const sigma::RuleSet& rs = *rules;
+  std::unique_ptr<NetworkAnalytics> network;
+  if (network_on) network = std::make_unique<NetworkAnalytics>(network_config, NetworkAnalyticsOptions{o.beacons, true});
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,
-      [&rs, &filters, &keep, &indicators, &o](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
+      [&rs, &filters, &keep, &indicators, &o, network_on](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
         UnitResult r;
         u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
           ++r.events;
@@ -455,13 +436,7 @@ int run_hunt(const HuntOptions& o) {
             st.matcher->explain(i, d.explain_json);
             r.detections.push_back(std::move(d));
           }
-          if (!r.network) {
-            static const NameId kPath = intern("_path");
-            if (const Value* p = ev.get(kPath)) {
-              const std::string_view t = p->is_string() ? p->as_string() : std::string_view();
-              r.network = t == "conn" || t == "http" || t == "ssl";
-            }
-          }
+          if (network_on && NetworkAnalytics::wants(ev)) r.network_events.add(ev);
           if (indicators.empty()) return;
           st.ioc_hits.clear();
           indicators.match(ev, o.ioc_ignore_validity, *st.ioc, st.ioc_hits);
@@ -494,13 +469,16 @@ int run_hunt(const HuntOptions& o) {
         }
         if (u.input) {
           file_read[u.input->index()] = 1;
-          if (r.network) network_file[u.input->index()] = 1;
           const uint64_t units = std::max<size_t>(u.input->unit_count(), 1);
           bytes_done += u.input->size_bytes() / units;
           if (u.unit + 1 == units) {
             bytes_done += u.input->size_bytes() % units;
             ++files_done;
           }
+        }
+        if (network) {
+          for (const Event& ev : r.network_events) network->add(ev);
+          r.network_events = {};
         }
         for (auto& d : r.detections) {
           d.sequence += events;  // units arrive in order: the event's global, stable position
@@ -528,30 +506,20 @@ int run_hunt(const HuntOptions& o) {
       });
   progress.clear();
 
-  // Beaconing: the network logs are read once more, in order, into the
-  // analytic (it needs every connection of a pair, across files).
-  if (o.beacons && std::any_of(network_file.begin(), network_file.end(), [](uint8_t x) { return x; })) {
-    BeaconAnalyzer analyzer;
-    ReadContext ctx(map);
-    for (size_t i = 0; i < sources.size(); ++i) {
-      if (!network_file[i]) continue;
-      Problems ignored;  // reported by the first pass
-      auto in = open_input(sources[i], uint32_t(i), ignored);
-      if (!in) continue;
-      for (size_t u = 0; u < in->unit_count(); ++u)
-        in->read_unit(u, ctx, [&](const Event& ev) { analyzer.add(ev); }, ignored);
-    }
+  // Network analytics: what they found joins the detections, each finding
+  // under a rule of its own.
+  if (network) {
     uint64_t seq = uint64_t(3) << 61;  // after detections of the same instant
-    for (const Beacon& b : analyzer.results()) {
-      if (b.score < o.beacon_min_score) continue;
+    for (NetworkFinding& f : network->findings()) {
       const uint32_t rule = uint32_t(rule_table.size());
-      rule_table.push_back(beacon_rule(b));
+      rule_table.push_back(finding_rule(f, network_config.levels));
       visible.push_back(filters.min_level_ok(rule_table.back().level) ? 1 : 0);
       if (!visible[rule]) continue;
-      Detection d = beacon_detection(b, rule, ++seq);
+      Detection d = finding_detection(f, rule, ++seq);
       tally.add(d);
       stories.add(d);
       detections.add(std::move(d));
+      summary.network.push_back(std::move(f));
     }
   }
 
@@ -560,6 +528,11 @@ int run_hunt(const HuntOptions& o) {
   for (size_t i = 0; i < sources.size(); ++i)
     if (!file_read[i] && !file_error[i].empty()) summary.unreadable.push_back({sources[i], file_error[i]});
   summary.files_read = queue.opened();
+  if (network) {
+    summary.network_events = network->events_used();
+    summary.internal_networks = network_config.scope.internal_text();
+    summary.network_internal_seen = network->saw_internal_source();
+  }
   summary.events = events;
   summary.bytes = bytes_done;
 

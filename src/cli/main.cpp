@@ -88,10 +88,24 @@ int main(int argc, char** argv) {
       ->allow_extra_args(false);
   hunt_cmd->add_flag("--ioc-ignore-validity", hunt.ioc_ignore_validity,
                      "Match indicators even at event times outside their validity window");
-  hunt_cmd->add_flag("!--no-beacons", hunt.beacons, "Do not score beaconing in network logs (Zeek conn/http/ssl)");
+  hunt_cmd->add_flag("!--no-network", hunt.network,
+                     "Do not run the network analytics (beacons, long connections, DNS tunnels, uploads, rare "
+                     "signatures) on network events");
+  hunt_cmd->add_flag("!--no-beacons", hunt.beacons, "Do not score beaconing");
   hunt_cmd->add_option("--beacon-min-score", hunt.beacon_min_score,
                        "Report source/destination pairs whose beacon score is at least this (default 0.9)")
       ->check(CLI::Range(0.0, 1.0));
+  hunt_cmd->add_option("--network-config", hunt.network_config,
+                       "Network analytics settings and thresholds (YAML; default: the built-in data/network.yaml)")
+      ->check(CLI::ExistingFile);
+  hunt_cmd->add_option("--internal-networks", hunt.internal_networks,
+                       "Networks that are inside (CIDR,...; default 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
+                       "fc00::/7)");
+  hunt_cmd->add_option("--allow-destination", hunt.allow_destinations,
+                       "Known-good destination (CIDR, address or domain with its subdomains) the network analytics "
+                       "never report; repeatable, or comma-separated")
+      ->delimiter(',')
+      ->allow_extra_args(false);
   hunt_cmd->add_flag("--dedup", hunt.dedup, "One line for identical detections (same rule, computer and event but for times and ids), with a count");
   hunt_cmd->add_flag("--explain", hunt.explain, "In the table, show which selections matched and the values that satisfied them");
   hunt_cmd->add_option("--progress", hunt.progress, "Progress on stderr: auto (a terminal and not --quiet), always, never")

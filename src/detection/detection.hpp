@@ -9,11 +9,14 @@
 
 namespace vigil {
 
+// Detection::source of a detection that stands for no single input (network findings).
+inline constexpr uint32_t kNoSource = 0xFFFFFFFFu;
+
 struct Detection {
   uint32_t rule = 0;       // index into the RuleSet's rules
   uint64_t time = 0;       // event time, FILETIME ticks (0 when unknown)
   uint64_t record_id = 0;  // EVTX record id, or line number
-  uint32_t source = 0;     // index of the input file
+  uint32_t source = 0;     // index of the input file; kNoSource for findings over many files
   uint64_t sequence = 0;   // position of the event in the input, for a stable order
   std::string computer, channel;
   int64_t event_id = -1;

@@ -159,7 +159,8 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
   if (d.event_id >= 0) out += std::to_string(d.event_id);
   else out += "null";
   out += fmt::format(",\"record_id\":{},\"source\":", d.record_id);
-  append_json_string(out, (*ctx.sources)[d.source]);
+  if (d.source < ctx.sources->size()) append_json_string(out, (*ctx.sources)[d.source]);
+  else out += "null";
   out += ",\"story\":";
   if (d.story) out += std::to_string(d.story);
   else out += "null";

@@ -267,6 +267,62 @@ void append_summary_json(std::string& out, const HuntSummary& s, const Detection
     append_json_string(out, s.unreadable[i].reason);
     out += '}';
   }
+  out += ']';
+  key(out, "network");
+  append_network_json(out, s);
+  out += '}';
+}
+
+const char* network_analytic_name(std::string_view analytic) {
+  static constexpr std::pair<std::string_view, const char*> kNames[] = {
+      {"beacon", "Beacons"},
+      {"long-connection", "Long connections"},
+      {"dns-tunnel", "DNS tunnels"},
+      {"dga", "Generated domains (DGA)"},
+      {"upload", "Uploads"},
+      {"http-upload", "HTTP uploads"},
+      {"rare-user-agent", "Rare user agents"},
+      {"rare-tls-fingerprint", "Rare TLS fingerprints"},
+      {"missing-host-header", "HTTP requests without Host"},
+  };
+  for (const auto& [k, v] : kNames)
+    if (k == analytic) return v;
+  return nullptr;
+}
+
+void append_network_json(std::string& out, const HuntSummary& s) {
+  out += fmt::format("{{\"events\":{}", s.network_events);
+  key(out, "internal_networks");
+  append_strings(out, s.internal_networks);
+  out += fmt::format(",\"internal_source_seen\":{}", s.network_internal_seen ? "true" : "false");
+  key(out, "findings");
+  out += '[';
+  for (size_t i = 0; i < s.network.size(); ++i) {
+    const NetworkFinding& f = s.network[i];
+    if (i) out += ',';
+    out += "{\"analytic\":";
+    append_json_string(out, f.analytic);
+    key(out, "src");
+    append_json_string(out, f.src);
+    key(out, "dst");
+    append_json_string(out, f.dst);
+    out += fmt::format(",\"score\":{:.3f}", f.score);
+    key(out, "title");
+    append_json_string(out, f.title);
+    key(out, "first");
+    append_time_json(out, f.first_time);
+    key(out, "last");
+    append_time_json(out, f.last_time);
+    key(out, "figures");
+    out += '{';
+    for (size_t j = 0; j < f.figures.size(); ++j) {
+      if (j) out += ',';
+      append_json_string(out, f.figures[j].name);
+      out += ':';
+      out += f.figures[j].json;
+    }
+    out += "}}";
+  }
   out += "]}";
 }
 

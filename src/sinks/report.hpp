@@ -12,6 +12,7 @@
 
 #include "detection/attack.hpp"
 #include "detection/detection.hpp"
+#include "detection/network/finding.hpp"
 #include "detection/sigma/rule.hpp"
 #include "detection/stories.hpp"
 
@@ -65,6 +66,10 @@ struct HuntSummary {
   uint64_t first = 0, last = 0;                    // first and last detection time (0: none)
   std::vector<InputFailure> unreadable;            // inputs that could not be read, with the reason
   std::vector<Story> stories;                      // ranked, story 1 first
+  uint64_t network_events = 0;                     // events the network analytics read
+  std::vector<std::string> internal_networks;      // as configured, for the report
+  bool network_internal_seen = true;               // some connection came from an internal network
+  std::vector<NetworkFinding> network;             // network findings reported, best first per analytic
 };
 
 // Counts detections as they arrive (in any order) for the summary.
@@ -110,6 +115,11 @@ void append_story_json(std::string& out, const Story& s, const DetectionContext&
 // references, tags, falsepositives, path.
 void append_rule_json(std::string& out, const sigma::Rule& r);
 // "2026-03-10T09:13:05.771000Z" in quotes, or null.
+// The network part of the summary: {"events","internal_networks",
+// "internal_source_seen","findings":[{analytic,src,dst,score,title,first,last,figures{}}]}.
+void append_network_json(std::string& out, const HuntSummary& s);
+// "Beacons", "DNS tunnels"... for a finding's analytic; nullptr when unknown.
+const char* network_analytic_name(std::string_view analytic);
 void append_time_json(std::string& out, uint64_t filetime);
 
 }  // namespace vigil

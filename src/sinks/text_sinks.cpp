@@ -116,7 +116,7 @@ class CsvSink : public BufferedSink {
     buf_ += ',';
     if (d.event_id >= 0) buf_ += std::to_string(d.event_id);
     buf_ += fmt::format(",{},", d.record_id);
-    append_csv_field(buf_, (*ctx_.sources)[d.source]);
+    append_csv_field(buf_, d.source < ctx_.sources->size() ? std::string_view((*ctx_.sources)[d.source]) : std::string_view());
     buf_ += ',';
     if (d.story) buf_ += std::to_string(d.story);
     buf_ += fmt::format(",{},", d.count);
@@ -313,6 +313,32 @@ void write_summary_text(std::FILE* out, const HuntSummary& s, const DetectionCon
       o += fmt::format(" {} ({}){}", s.techniques[i].name, s.techniques[i].count,
                        (i + 1) % 6 == 0 && i + 1 < s.techniques.size() ? "\n   " : "");
     o += '\n';
+  }
+  if (s.network_events) {
+    o += fmt::format("  network  {} event{} read by the network analytics, {} finding{}\n", s.network_events,
+                     s.network_events == 1 ? "" : "s", s.network.size(), s.network.size() == 1 ? "" : "s");
+    if (!s.network_internal_seen) {
+      std::string nets;
+      for (const auto& n : s.internal_networks) nets += (nets.empty() ? "" : ", ") + n;
+      o += fmt::format("    no connection came from the internal networks ({}): nothing left them to analyse; give "
+                       "--internal-networks for this data\n", nets);
+    }
+    // Up to 5 per analytic, in the order the analytics report (best first).
+    std::vector<std::string_view> order;
+    for (const NetworkFinding& f : s.network)
+      if (std::find(order.begin(), order.end(), f.analytic) == order.end()) order.push_back(f.analytic);
+    for (std::string_view a : order) {
+      size_t n = 0, shown = 0;
+      for (const NetworkFinding& f : s.network) n += f.analytic == a;
+      const char* name = network_analytic_name(a);
+      o += fmt::format("    {} ({})\n", name ? std::string(name) : std::string(a), n);
+      for (const NetworkFinding& f : s.network) {
+        if (f.analytic != a || shown == 5) continue;
+        ++shown;
+        o += fmt::format("      {:.2f}  {}\n", f.score, f.title);
+      }
+      if (n > shown) o += fmt::format("      ... and {} more\n", n - shown);
+    }
   }
   if (!s.unreadable.empty()) {
     o += fmt::format("  unreadable inputs ({})\n", s.unreadable.size());

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 
+#include <fmt/format.h>
+
 #include "detection/network/net_fields.hpp"
 #include "event/time.hpp"
 
@@ -141,6 +143,7 @@ void BeaconAnalyzer::add_sysmon(const Event& ev) {
   if (!named) dst = text(ev.get("DestinationIp"));
   if (src.empty() || dst.empty()) return;
   if (!named && t_.skip_multicast && is_multicast(dst)) return;
+  if (scope_ && !scope_->leaving(src, text(ev.get("DestinationIp")), named ? dst : std::string_view())) return;
   // UtcTime is when the connection was seen; the record's time is when it was logged.
   uint64_t when = ev.time;
   if (const Value* utc = ev.get("UtcTime")) {
@@ -163,6 +166,9 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
     const uint32_t dst = c.name != kNone ? c.name : c.ip;
     if (dst == kNone) continue;
     if (c.name == kNone && t_.skip_multicast && is_multicast(strings_[dst])) continue;
+    if (scope_ && !scope_->leaving(strings_[c.src], c.ip != kNone ? std::string_view(strings_[c.ip]) : std::string_view(),
+                                   c.name != kNone ? std::string_view(strings_[c.name]) : std::string_view()))
+      continue;
     const PairKey key{c.src, dst};
     pairs[key].push_back(Point{c.sec, c.sent, c.recv, c.has_bytes});
     if (c.name != kNone) named[key] = true;
@@ -277,6 +283,39 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
     if (a.src != b.src) return a.src < b.src;
     return a.dst < b.dst;
   });
+  return out;
+}
+
+std::vector<NetworkFinding> BeaconAnalyzer::findings() const {
+  std::vector<NetworkFinding> out;
+  for (const Beacon& b : results()) {
+    NetworkFinding f;
+    f.analytic = "beacon";
+    f.src = b.src;
+    f.dst = b.dst;
+    f.score = b.score;
+    f.first_time = b.first_time;
+    f.last_time = b.last_time;
+    f.title = fmt::format("Beaconing: {} to {} (score {:.2f})", b.src, b.dst, b.score);
+    f.description = fmt::format(
+        "{} connections from {} to {} at regular intervals (median {:.0f} s): timing {:.3f}, size {}, duration "
+        "{:.3f}, histogram {:.3f}. Regular check-ins to one destination are how implants call home; see "
+        "docs/analytics.md for the method.",
+        b.connections, b.src, b.dst, b.median_interval, b.timing,
+        b.size_known ? fmt::format("{:.3f}", b.size) : std::string("unknown"), b.duration, b.histogram);
+    f.tags = {"attack.command-and-control", "attack.t1071"};
+    if (b.dst_is_name) f.tags.push_back("attack.t1071.001");
+    f.figures.push_back(figure("connections", uint64_t(b.connections)));
+    f.figures.push_back(figure("score", b.score));
+    f.figures.push_back(figure("timing", b.timing));
+    if (b.size_known) f.figures.push_back(figure("size", b.size));
+    f.figures.push_back(figure("duration", b.duration));
+    f.figures.push_back(figure("histogram", b.histogram));
+    f.figures.push_back(figure("median_interval_seconds", b.median_interval, 1));
+    if (b.size_known) f.figures.push_back(figure("mode_bytes", b.mode_bytes));
+    f.figures.push_back(figure("total_bytes", b.total_bytes));
+    out.push_back(std::move(f));
+  }
   return out;
 }
 

@@ -12,6 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detection/network/analytic.hpp"
+#include "detection/network/scope.hpp"
 #include "event/event.hpp"
 
 namespace vigil {
@@ -51,13 +53,16 @@ struct Beacon {
   uint64_t total_bytes = 0;         // sent + received over all connections
 };
 
-class BeaconAnalyzer {
+class BeaconAnalyzer : public NetworkAnalytic {
  public:
-  explicit BeaconAnalyzer(BeaconThresholds t = {}) : t_(t) {}
+  // Without a scope every pair is scored; with one, only traffic leaving the network.
+  explicit BeaconAnalyzer(BeaconThresholds t = {}, const NetworkScope* scope = nullptr) : t_(t), scope_(scope) {}
 
-  void add(const Event& ev);
-  // Scored pairs (at least min_connections), highest score first.
+  void add(const Event& ev) override;
+  // Scored pairs (at least min_connections, at least min_score), highest score first.
   std::vector<Beacon> results() const;
+  // The same, as findings (analytic "beacon").
+  std::vector<NetworkFinding> findings() const override;
 
   uint64_t events_used() const { return used_; }
 
@@ -92,6 +97,7 @@ class BeaconAnalyzer {
   void add_sysmon(const Event& ev);
 
   BeaconThresholds t_;
+  const NetworkScope* scope_ = nullptr;
   std::vector<std::string> strings_;
   std::unordered_map<std::string, uint32_t> string_ids_;
   std::unordered_map<std::string, Conn> conns_;  // by Zeek uid

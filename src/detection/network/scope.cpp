@@ -135,17 +135,13 @@ Direction NetworkScope::direction(std::string_view src_ip, std::string_view dst_
 }
 
 bool NetworkScope::leaving(std::string_view src_ip, std::string_view dst_ip, std::string_view dst_name) const {
+  if (!is_internal(src_ip)) return false;
   if (!dst_name.empty()) {
-    if (allowed_name(dst_name) || allowed_ip(dst_name)) return false;
     // Through a proxy the address is the proxy's; the name is where the traffic
-    // goes. A name that is an internal address is internal traffic all the same,
-    // and traffic from outside to an inside address comes in, not out.
-    if (is_internal(dst_name)) return false;
-    return !(!is_internal(src_ip) && is_internal(dst_ip));
+    // goes. A name that is an internal address is internal traffic all the same.
+    return !allowed_name(dst_name) && !allowed_ip(dst_name) && !is_internal(dst_name);
   }
-  if (allowed_ip(dst_ip)) return false;
-  const Direction d = direction(src_ip, dst_ip);
-  return d == Direction::Outbound || d == Direction::External;
+  return !allowed_ip(dst_ip) && !is_internal(dst_ip);
 }
 
 }  // namespace vigil

@@ -35,11 +35,10 @@ class NetworkScope {
   // Direction of a connection between two addresses. Text that is not an
   // address counts as external.
   Direction direction(std::string_view src_ip, std::string_view dst_ip) const;
-  // Whether a connection is traffic leaving the network worth analysing:
-  // outbound, or between two external addresses (nothing says which side is
-  // ours), not to an allowed destination. A connection through a proxy whose
-  // destination name is known (`dst_name`) counts by the name: the proxy's
-  // address being internal does not make it internal traffic.
+  // Whether a connection is traffic leaving the network: from an internal
+  // source to an external destination that is not known-good. Through a proxy
+  // the destination name (`dst_name`: HTTP CONNECT host, Host header, SNI)
+  // decides, not the proxy's internal address.
   bool leaving(std::string_view src_ip, std::string_view dst_ip, std::string_view dst_name = {}) const;
 
   const std::vector<std::string>& internal_text() const { return internal_text_; }
