@@ -1,4 +1,5 @@
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -346,8 +347,9 @@ int run_hunt(const HuntOptions& o) {
   const ioc::IndicatorIndex indicators(std::move(indicator_list));
   if (!indicators.error().empty())
     fmt::print(stderr, "vigil: warning: indicators: command-line substrings: {}\n", indicators.error());
-  // Indicators alone make a hunt (e.g. `-r` on an empty folder with --ioc).
-  if (rules->rules().empty() && indicators.empty()) {
+  // Indicators or the network analytics alone make a hunt (e.g. `-r` on an
+  // empty folder with --ioc).
+  if (rules->rules().empty() && indicators.empty() && !network_on) {
     fmt::print(stderr, "vigil: error: no usable rule{} was loaded\n", o.ioc_paths.empty() ? "" : " or indicator");
     return 2;
   }
@@ -605,6 +607,11 @@ int run_hunt(const HuntOptions& o) {
       fmt::print(stderr, "vigil: {} detections ({} stories) from {} events in {} files ({} rules, {:.2f} s)\n",
                  summary.detections, summary.stories.size(), events, queue.opened(), rs.rules().size(),
                  summary.seconds);
+      if (summary.network_events && !summary.network_internal_seen)
+        fmt::print(stderr,
+                   "vigil: note: no connection came from the internal networks ({}): nothing left them to analyse; "
+                   "give --internal-networks for this data\n",
+                   fmt::join(summary.internal_networks, ", "));
     }
   }
   if (write_failed || sort_failed) return 1;
