@@ -46,6 +46,36 @@ bool read_beacon(const YAML::Node& s, BeaconThresholds& t, std::string* error) {
           (t.bimodal_min_hours = static_cast<uint32_t>(bimodal_hours)), true);
 }
 
+bool read_dns_tunnel(const YAML::Node& s, DnsTunnelThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "dns_tunnel: expected a map");
+  const char* n = "dns_tunnel";
+  if (!(read_number(s, n, "min_score", t.min_score, 0, 1, error) &&
+        read_count(s, n, "min_unique_subdomains", t.min_unique_subdomains, error) &&
+        read_number(s, n, "unique_saturation", t.unique_saturation, 2, 1e12, error) &&
+        read_number(s, n, "length_saturation", t.length_saturation, 1, 253, error) &&
+        read_number(s, n, "entropy_floor", t.entropy_floor, 0, 8, error) &&
+        read_number(s, n, "entropy_saturation", t.entropy_saturation, 0, 8, error) &&
+        read_number(s, n, "type_saturation", t.type_saturation, 0.001, 1, error) &&
+        read_count(s, n, "exfiltration_bytes", t.exfiltration_bytes, error) &&
+        read_count(s, n, "exact_subdomains", t.exact_subdomains, error)))
+    return false;
+  if (t.entropy_saturation <= t.entropy_floor)
+    return fail(error, "dns_tunnel.entropy_saturation: must be above dns_tunnel.entropy_floor");
+  return true;
+}
+
+bool read_dga(const YAML::Node& s, DnsTunnelThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "dga: expected a map");
+  const char* n = "dga";
+  return read_flag(s, n, "enabled", t.dga, error) && read_number(s, n, "min_score", t.dga_min_score, 0, 1, error) &&
+         read_count(s, n, "min_nxdomain_domains", t.dga_min_nxdomain_domains, error) &&
+         read_number(s, n, "min_mean_entropy", t.dga_min_mean_entropy, 0, 8, error) &&
+         read_number(s, n, "nxdomain_saturation", t.dga_nxdomain_saturation, 2, 1e12, error) &&
+         read_number(s, n, "entropy_saturation", t.dga_entropy_saturation, 0.1, 8, error);
+}
+
 }  // namespace
 
 bool read_number(const YAML::Node& section, std::string_view section_name, const char* key, double& out,
@@ -129,6 +159,8 @@ bool NetworkConfig::parse(std::string_view yaml, std::string* error) {
       if (levels.medium > levels.high) return fail(error, "levels: medium is above high");
     }
     if (!read_beacon(root["beacon"], beacon, error)) return false;
+    if (!read_dns_tunnel(root["dns_tunnel"], dns_tunnel, error)) return false;
+    if (!read_dga(root["dga"], dns_tunnel, error)) return false;
   } catch (const YAML::Exception& e) {
     return fail(error, e.what());
   }
