@@ -11,11 +11,13 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -79,7 +81,7 @@ Files generate(const fs::path& dir, uint64_t n, uint32_t seed) {
     if (beacon) std::snprintf(dst, sizeof dst, "198.51.100.%u", 10 + bh);
     else std::snprintf(dst, sizeof dst, "%u.%u.%u.%u", 20 + d / 65536 % 180, d / 256 % 256, d % 256, 7);
     std::snprintf(uid, sizeof uid, "C%016llx", static_cast<unsigned long long>(i * 0x9E3779B97F4A7C15ull));
-    const unsigned kind = unsigned(rng() % 10);  // 0-1 http, 2-4 ssl, else other
+    const unsigned kind = beacon ? 3 : unsigned(rng() % 10);  // 0-1 http, 2-4 ssl, else other
     const uint64_t sent = beacon ? 512 : 100 + rng() % 20000, recv = beacon ? 1024 : 200 + rng() % 200000;
     std::fprintf(conn, "%.6f\t%s\t%s\t%u\t%s\t%u\ttcp\t%s\t%.3f\t%llu\t%llu\tSF\n", ts, uid, src,
                  unsigned(1024 + rng() % 60000), dst, kind < 2 ? 80u : 443u, kind < 2 ? "http" : "ssl",
@@ -88,6 +90,9 @@ Files generate(const fs::path& dir, uint64_t n, uint32_t seed) {
     if (kind < 2)
       std::fprintf(http, "%.6f\t%s\t%s\t%u\t%s\t80\tGET\twww%u.example%u.com\t/index.html\t%s\t0\t%llu\n", ts + 0.01,
                    uid, src, 40000u, dst, d % 7, d, kAgents[rng() % 4], static_cast<unsigned long long>(recv));
+    else if (beacon)
+      std::fprintf(ssl, "%.6f\t%s\t%s\t%u\t%s\t443\tupdates%u.c2.example\t%016llx\n", ts + 0.01, uid, src, 40000u, dst,
+                   bh, 0x77ull);
     else if (kind < 5)
       std::fprintf(ssl, "%.6f\t%s\t%s\t%u\t%s\t443\tsite%u.example%u.net\t%016llx\n", ts + 0.01, uid, src, 40000u, dst,
                    d % 13, d, static_cast<unsigned long long>(rng() % 50));
@@ -126,6 +131,7 @@ int main(int argc, char** argv) {
     double peak_mb = base_mb;
     const auto t0 = std::chrono::steady_clock::now();
     size_t findings = 0;
+    std::map<std::string, size_t> findings_by;  // planted: 10 beacons
     {
       NetworkAnalytics analytics(config);
       ReadContext ctx(FieldMap::builtin());
@@ -146,12 +152,16 @@ int main(int argc, char** argv) {
         }
       }
       const std::vector<NetworkFinding> found = analytics.findings();
+      for (const NetworkFinding& f : found) findings_by[f.analytic]++;
       findings = found.size();
       peak_mb = std::max(peak_mb, anon_rss_mb());
     }
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("| %llu | %.0f MB | %.2f s | %.0f | %zu | %.0f MB |\n", static_cast<unsigned long long>(n),
-                double(files.bytes) / 1e6, secs, double(n) / secs, findings, peak_mb - base_mb);
+    std::string by;
+    for (const auto& [k, v] : findings_by) by += (by.empty() ? " (" : ", ") + std::to_string(v) + " " + k;
+    if (!by.empty()) by += ")";
+    std::printf("| %llu | %.0f MB | %.2f s | %.0f | %zu%s | %.0f MB |\n", static_cast<unsigned long long>(n),
+                double(files.bytes) / 1e6, secs, double(n) / secs, findings, by.c_str(), peak_mb - base_mb);
     std::fflush(stdout);
     fs::remove_all(dir);
   }

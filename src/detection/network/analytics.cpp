@@ -1,6 +1,7 @@
 #include "detection/network/analytics.hpp"
 
 #include "detection/network/beacon.hpp"
+#include "detection/network/dns_tunnel.hpp"
 #include "detection/network/net_fields.hpp"
 #include "event/names.hpp"
 
@@ -8,6 +9,7 @@ namespace vigil {
 
 NetworkAnalytics::NetworkAnalytics(const NetworkConfig& config, NetworkAnalyticsOptions options) : config_(config) {
   if (options.beacons) analytics_.push_back(std::make_unique<BeaconAnalyzer>(config.beacon, &config.scope));
+  if (options.others) analytics_.push_back(std::make_unique<DnsTunnelAnalyzer>(config.dns_tunnel, config.scope));
 }
 
 bool NetworkAnalytics::wants(const Event& ev) {

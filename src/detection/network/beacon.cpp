@@ -6,6 +6,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <xxhash.h>
 
 #include "detection/network/net_fields.hpp"
 #include "event/time.hpp"
@@ -62,7 +63,7 @@ Spread spread(const std::vector<int64_t>& sorted) {
 }  // namespace
 
 uint32_t BeaconAnalyzer::intern(std::string_view s) {
-  auto it = string_ids_.find(std::string(s));
+  auto it = string_ids_.find(s);
   if (it != string_ids_.end()) return it->second;
   const uint32_t id = static_cast<uint32_t>(strings_.size());
   strings_.emplace_back(s);
@@ -99,23 +100,17 @@ void BeaconAnalyzer::add_zeek(const Event& ev, std::string_view path) {
   const std::string_view uid = text(ev.get("uid"));
   std::string_view src = text(ev.get("id.orig_h"));
   if (uid.empty() || src.empty()) return;
-  std::string_view name;
-  if (is_http) name = host_only(text(ev.get("host")));
-  if (is_ssl) name = text(ev.get("server_name"));
-  if (name == "-") name = {};
-  ++used_;
-  Conn& c = conns_[std::string(uid)];
-  const uint32_t sec = seconds(ev.time);
-  if (c.src == kNone) c.src = intern(src);
-  if (c.ip == kNone) {
-    std::string_view ip = text(ev.get("id.resp_h"));
-    if (!ip.empty()) c.ip = intern(ip);
+  if (t_.skip_dns) {
+    uint64_t port = 0;
+    if ((number(ev.get("id.resp_p"), port) && port == 53) || text(ev.get("service")) == "dns") return;
   }
+  ++used_;
+  const uint64_t key = XXH3_64bits(uid.data(), uid.size());
+  const uint32_t sec = seconds(ev.time);
+  const std::string_view ip = text(ev.get("id.resp_h"));
   if (is_conn) {
     // The conn record's time is the connection's start: it wins over http/ssl times.
-    c.has_conn = true;
-    c.sec = sec;
-    c.has_time = true;
+    ConnRec c{key, intern(src), ip.empty() ? kNone : intern(ip), sec, 0, 0, false};
     uint64_t sent = 0, recv = 0;
     const bool has_sent = number(ev.get("orig_bytes"), sent), has_recv = number(ev.get("resp_bytes"), recv);
     if (has_sent || has_recv) {
@@ -123,16 +118,23 @@ void BeaconAnalyzer::add_zeek(const Event& ev, std::string_view path) {
       c.recv = clamp32(recv);
       c.has_bytes = true;
     }
-  } else {
-    if (!c.has_conn && (!c.has_time || sec < c.sec)) {
-      c.sec = sec;
-      c.has_time = true;
-    }
-    // The HTTP host (the CONNECT host through a proxy) wins over the SNI; the first request of a connection wins.
-    if (!name.empty() && (c.name == kNone || (is_http && !c.name_from_http))) {
-      c.name = intern(lower(name));
-      c.name_from_http = is_http;
-    }
+    conns_.push_back(c);
+    return;
+  }
+  std::string_view name = is_http ? host_only(text(ev.get("host"))) : text(ev.get("server_name"));
+  auto [it, fresh] = names_.try_emplace(key);
+  NameRec& n = it->second;
+  if (fresh) {
+    n.src = intern(src);
+    if (!ip.empty()) n.ip = intern(ip);
+    n.sec = sec;
+  } else if (sec < n.sec) {
+    n.sec = sec;
+  }
+  // The HTTP host (the CONNECT host through a proxy) wins over the SNI; the first request of a connection wins.
+  if (!name.empty() && (n.name == kNone || (is_http && !n.from_http))) {
+    n.name = intern(lower(name));
+    n.from_http = is_http;
   }
 }
 
@@ -143,7 +145,6 @@ void BeaconAnalyzer::add_sysmon(const Event& ev) {
   if (!named) dst = text(ev.get("DestinationIp"));
   if (src.empty() || dst.empty()) return;
   if (!named && t_.skip_multicast && is_multicast(dst)) return;
-  if (scope_ && !scope_->leaving(src, text(ev.get("DestinationIp")), named ? dst : std::string_view())) return;
   // UtcTime is when the connection was seen; the record's time is when it was logged.
   uint64_t when = ev.time;
   if (const Value* utc = ev.get("UtcTime")) {
@@ -158,34 +159,68 @@ void BeaconAnalyzer::add_sysmon(const Event& ev) {
 }
 
 std::vector<Beacon> BeaconAnalyzer::results() const {
-  // Gather every connection under its pair.
-  std::unordered_map<PairKey, std::vector<Point>, PairHash> pairs = direct_;
-  std::unordered_map<PairKey, bool, PairHash> named = direct_named_;
-  for (const auto& [uid, c] : conns_) {
-    if (!c.has_time || c.src == kNone) continue;
-    const uint32_t dst = c.name != kNone ? c.name : c.ip;
-    if (dst == kNone) continue;
-    if (c.name == kNone && t_.skip_multicast && is_multicast(strings_[dst])) continue;
-    if (scope_ && !scope_->leaving(strings_[c.src], c.ip != kNone ? std::string_view(strings_[c.ip]) : std::string_view(),
-                                   c.name != kNone ? std::string_view(strings_[c.name]) : std::string_view()))
-      continue;
-    const PairKey key{c.src, dst};
-    pairs[key].push_back(Point{c.sec, c.sent, c.recv, c.has_bytes});
-    if (c.name != kNone) named[key] = true;
+  // Gather every connection under its pair: a conn record under the name its
+  // http/ssl records give, else its responder IP; http/ssl records with no
+  // conn record on their own. One flat array sorted by pair and time (24
+  // bytes a connection, no allocation per pair).
+  struct Item {
+    uint64_t pair;  // src << 32 | dst
+    Point p;
+  };
+  auto pack = [](uint32_t src, uint32_t dst) { return uint64_t(src) << 32 | dst; };
+  std::vector<Item> items;
+  items.reserve(conns_.size() + names_.size());
+  for (const auto& [key, list] : direct_) {
+    const bool is_named = direct_named_.count(key) != 0;
+    for (Point p : list) {
+      p.named = is_named;
+      items.push_back(Item{pack(key.src, key.dst), p});
+    }
   }
+  for (const auto& [uid, n] : names_) n.joined = false;
+  for (const ConnRec& c : conns_) {
+    uint32_t dst = c.ip;
+    auto it = names_.empty() ? names_.end() : names_.find(c.uid);
+    if (it != names_.end()) {
+      it->second.joined = true;
+      if (it->second.name != kNone) dst = it->second.name;
+    }
+    if (dst == kNone) continue;
+    items.push_back(Item{pack(c.src, dst), Point{c.sec, c.sent, c.recv, c.has_bytes, dst != c.ip}});
+  }
+  for (const auto& [uid, n] : names_) {
+    if (n.joined || n.src == kNone) continue;
+    const uint32_t dst = n.name != kNone ? n.name : n.ip;
+    if (dst == kNone) continue;
+    items.push_back(Item{pack(n.src, dst), Point{n.sec, 0, 0, false, n.name != kNone}});
+  }
+  std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
+    return a.pair != b.pair ? a.pair < b.pair : a.p.sec < b.p.sec;
+  });
 
   const double period = max_sec_ > min_sec_ ? static_cast<double>(max_sec_ - min_sec_) : 0.0;
   const double width = t_.histogram_bucket_seconds > 0 ? t_.histogram_bucket_seconds : 3600.0;
   const size_t buckets = std::max<size_t>(1, static_cast<size_t>(std::llround(period / width)));
 
   std::vector<Beacon> out;
-  for (auto& [key, points] : pairs) {
-    if (points.size() < t_.min_connections || points.size() < 3) continue;
-    std::sort(points.begin(), points.end(), [](const Point& a, const Point& b) { return a.sec < b.sec; });
+  std::vector<Point> points;
+  for (size_t next = 0; next < items.size();) {
+    const size_t begin = next;
+    bool is_named = false;
+    while (next < items.size() && items[next].pair == items[begin].pair) is_named |= items[next++].p.named;
+    if (next - begin < t_.min_connections || next - begin < 3) continue;
+    const PairKey key{uint32_t(items[begin].pair >> 32), uint32_t(items[begin].pair)};
+    // Pairs out of scope: multicast destinations, traffic not leaving the network.
+    const std::string_view src = strings_[key.src], dst = strings_[key.dst];
+    if (!is_named && t_.skip_multicast && is_multicast(dst)) continue;
+    if (scope_ && !scope_->leaving(src, is_named ? std::string_view() : dst, is_named ? dst : std::string_view()))
+      continue;
+    points.clear();
+    for (size_t k = begin; k < next; ++k) points.push_back(items[k].p);
     Beacon b;
-    b.src = strings_[key.src];
-    b.dst = strings_[key.dst];
-    b.dst_is_name = named.count(key) != 0;
+    b.src = std::string(src);
+    b.dst = std::string(dst);
+    b.dst_is_name = is_named;
     b.connections = static_cast<uint32_t>(points.size());
     b.first_time = (base_ + points.front().sec) * kTicksPerSecond;
     b.last_time = (base_ + points.back().sec) * kTicksPerSecond;

@@ -7,6 +7,7 @@
 // copies what it needs, so events may die after add() returns.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -15,6 +16,7 @@
 #include "detection/network/analytic.hpp"
 #include "detection/network/scope.hpp"
 #include "event/event.hpp"
+#include "event/text.hpp"
 
 namespace vigil {
 
@@ -26,6 +28,7 @@ struct BeaconThresholds {
   double histogram_bucket_seconds = 3600;  // histogram bucket width (hours)
   double size_tolerance = 0.05;      // sizes within this fraction of the median (at least 1 byte) count as the same size
   bool skip_multicast = true;        // leave out pairs whose destination is a multicast or broadcast address
+  bool skip_dns = true;              // leave out DNS (port 53) connections: resolvers are asked all the time; DNS C2 is the tunnel analytic's
 };
 
 struct Beacon {
@@ -67,20 +70,30 @@ class BeaconAnalyzer : public NetworkAnalytic {
   uint64_t events_used() const { return used_; }
 
  private:
-  // A Zeek connection, joined across conn/http/ssl by uid. Strings are interned.
-  struct Conn {
-    uint32_t src = kNone;       // string id of the source IP
-    uint32_t ip = kNone;        // string id of the responder IP
-    uint32_t name = kNone;      // string id of the name (http host wins over ssl SNI)
-    uint32_t sec = 0;           // seconds since the analyzer's base time
-    uint32_t sent = 0, recv = 0;
-    bool has_conn = false, has_bytes = false, name_from_http = false, has_time = false;
+  // A Zeek conn record: 32 bytes, kept in a deque (no per-record allocation,
+  // no slack). Strings are interned; the uid is a 64-bit hash, enough to join
+  // with http/ssl records (a collision needs ~4 billion connections).
+  struct ConnRec {
+    uint64_t uid;
+    uint32_t src, ip;    // string ids of the source and responder IPs
+    uint32_t sec;        // seconds since the analyzer's base time
+    uint32_t sent, recv;
+    bool has_bytes;
   };
-  // A connection with no uid (Sysmon): goes straight to its pair.
+  // What http/ssl records say about a connection: the name it went to.
+  struct NameRec {
+    uint32_t name = kNone;      // http host wins over ssl SNI
+    uint32_t src = kNone, ip = kNone;
+    uint32_t sec = 0;           // earliest http/ssl time, for connections with no conn record
+    bool from_http = false;
+    mutable bool joined = false;  // a conn record took the name (set while results() runs)
+  };
+  // A connection with no uid (Sysmon) goes straight to its pair; results() gathers all as these.
   struct Point {
     uint32_t sec;
     uint32_t sent, recv;
     bool has_bytes;
+    bool named = false;  // the destination is a name (HTTP host, SNI, Sysmon DestinationHostname)
   };
   struct PairKey {
     uint32_t src, dst;
@@ -99,8 +112,9 @@ class BeaconAnalyzer : public NetworkAnalytic {
   BeaconThresholds t_;
   const NetworkScope* scope_ = nullptr;
   std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t> string_ids_;
-  std::unordered_map<std::string, Conn> conns_;  // by Zeek uid
+  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> string_ids_;
+  std::deque<ConnRec> conns_;                      // every Zeek conn record
+  std::unordered_map<uint64_t, NameRec> names_;    // http/ssl by uid hash
   std::unordered_map<PairKey, std::vector<Point>, PairHash> direct_;
   std::unordered_map<PairKey, bool, PairHash> direct_named_;
   uint64_t base_ = 0;                 // FILETIME seconds of the first event, minus a margin

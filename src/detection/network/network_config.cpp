@@ -42,6 +42,7 @@ bool read_beacon(const YAML::Node& s, BeaconThresholds& t, std::string* error) {
          read_number(s, "beacon", "bimodal_min_hours", bimodal_hours, 0, 1e6, error) &&
          read_number(s, "beacon", "bimodal_bin_fraction", t.bimodal_bin_fraction, 0, 1, error) &&
          read_flag(s, "beacon", "skip_multicast", t.skip_multicast, error) &&
+         read_flag(s, "beacon", "skip_dns", t.skip_dns, error) &&
          ((t.min_connections = static_cast<uint32_t>(min_conn)),
           (t.bimodal_min_hours = static_cast<uint32_t>(bimodal_hours)), true);
 }
