@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "detection/network/beacon.hpp"
+#include "detection/network/rare_signature.hpp"
 #include "detection/network/scope.hpp"
 
 namespace vigil {
@@ -21,6 +22,7 @@ struct NetworkConfig {
   NetworkScope scope;
   NetworkLevels levels;
   BeaconThresholds beacon;
+  RareSignatureThresholds rare_signature;
 
   // The built-in configuration (data/network.yaml).
   static NetworkConfig builtin();
