@@ -341,9 +341,10 @@ TEST(RareSignature, MissingHostHeader) {
     r.push_back({"10.0.0.5", "198.51.100.20", "GET", i % 2 ? "" : "(empty)", i < 30 ? kAtari : "Go-http-client/1.1"});
   for (int i = 0; i < 10; ++i) r.push_back({"10.0.0.5", "198.51.100.20", "GET", "198.51.100.20:80", kChrome});
   // Through a proxy: CONNECT requests (with or without a host) are not counted.
-  for (int i = 0; i < 40; ++i) r.push_back({"10.0.0.6", "10.0.0.16", "CONNECT", i % 2 ? "evil.example:443" : "", kChrome});
-  // External sources: ignored.
-  for (int i = 0; i < 40; ++i) r.push_back({"203.0.113.50", "10.0.0.80", "GET", "", "Modzilla/2"});
+  for (int i = 0; i < 40; ++i)
+    r.push_back({"10.0.0.6", "10.0.0.16", "CONNECT", i % 4 ? "" : "evil.example:443", kChrome});
+  // External sources (here to another external address, traffic that "leaves"): ignored.
+  for (int i = 0; i < 40; ++i) r.push_back({"203.0.113.50", "198.51.100.77", "GET", "", "Modzilla/2"});
   // An allowed destination: skipped.
   for (int i = 0; i < 40; ++i) r.push_back({"10.0.0.8", "192.0.2.50", "GET", "", "Odd"});
   // Few requests: below min_requests_without_host (5).
@@ -518,4 +519,7 @@ TEST(RareSignatureCorpus, StratosphereSimda) {
   ASSERT_NE(ua, nullptr);
   EXPECT_EQ(fig(*ua, "requests"), "992");
   EXPECT_EQ(fig(*ua, "destinations"), "more than 32");
+  EXPECT_NEAR(ua->score, 1 - (1 - 0.8) * (1 - 0.5 / 33), 1e-9);
+  EXPECT_EQ(count(f, "missing-host-header"), 0u) << "every request names its host";
+  EXPECT_EQ(f.size(), 1u);
 }
