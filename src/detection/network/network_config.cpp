@@ -77,6 +77,25 @@ bool read_dga(const YAML::Node& s, DnsTunnelThresholds& t, std::string* error) {
          read_number(s, n, "entropy_saturation", t.dga_entropy_saturation, 0.1, 8, error);
 }
 
+bool read_rare_signature(const YAML::Node& s, RareSignatureThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "rare_signature: expected a map");
+  constexpr const char* n = "rare_signature";
+  if (!(read_flag(s, n, "user_agents", t.user_agents, error) &&
+        read_flag(s, n, "tls_fingerprints", t.tls_fingerprints, error) &&
+        read_flag(s, n, "missing_host", t.missing_host, error) && read_count(s, n, "max_hosts", t.max_hosts, error) &&
+        read_count(s, n, "min_hosts_compared", t.min_hosts_compared, error) &&
+        read_count(s, n, "max_destinations", t.max_destinations, error) &&
+        read_count(s, n, "min_requests_without_host", t.min_requests_without_host, error) &&
+        read_count(s, n, "full_volume_without_host", t.full_volume_without_host, error) &&
+        read_number(s, n, "min_score", t.min_score, 0, 1, error)))
+    return false;
+  if (t.max_hosts == 0) return fail(error, "rare_signature.max_hosts: at least 1");
+  if (t.max_destinations == 0) return fail(error, "rare_signature.max_destinations: at least 1");
+  if (t.full_volume_without_host == 0) return fail(error, "rare_signature.full_volume_without_host: at least 1");
+  return true;
+}
+
 }  // namespace
 
 bool read_number(const YAML::Node& section, std::string_view section_name, const char* key, double& out,
@@ -162,6 +181,7 @@ bool NetworkConfig::parse(std::string_view yaml, std::string* error) {
     if (!read_beacon(root["beacon"], beacon, error)) return false;
     if (!read_dns_tunnel(root["dns_tunnel"], dns_tunnel, error)) return false;
     if (!read_dga(root["dga"], dns_tunnel, error)) return false;
+    if (!read_rare_signature(root["rare_signature"], rare_signature, error)) return false;
   } catch (const YAML::Exception& e) {
     return fail(error, e.what());
   }

@@ -9,6 +9,7 @@
 
 #include "detection/network/beacon.hpp"
 #include "detection/network/dns_tunnel.hpp"
+#include "detection/network/rare_signature.hpp"
 #include "detection/network/scope.hpp"
 
 namespace vigil {
@@ -23,6 +24,7 @@ struct NetworkConfig {
   NetworkLevels levels;
   BeaconThresholds beacon;
   DnsTunnelThresholds dns_tunnel;
+  RareSignatureThresholds rare_signature;
 
   // The built-in configuration (data/network.yaml).
   static NetworkConfig builtin();
