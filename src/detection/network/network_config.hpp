@@ -8,7 +8,9 @@
 #include <yaml-cpp/yaml.h>
 
 #include "detection/network/beacon.hpp"
+#include "detection/network/long_conn.hpp"
 #include "detection/network/scope.hpp"
+#include "detection/network/upload.hpp"
 
 namespace vigil {
 
@@ -21,6 +23,8 @@ struct NetworkConfig {
   NetworkScope scope;
   NetworkLevels levels;
   BeaconThresholds beacon;
+  LongConnectionThresholds long_connection;
+  UploadThresholds upload;
 
   // The built-in configuration (data/network.yaml).
   static NetworkConfig builtin();
