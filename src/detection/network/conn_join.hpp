@@ -8,8 +8,9 @@
 //   record per rotation with the duration and bytes so far. The latest (longest)
 //   one counts until a conn record of the same uid arrives.
 // - http, ssl: name the destination. The HTTP Host (the CONNECT host through a
-//   proxy) wins over the SSL SNI: behind a proxy the SNI, when seen at all, is
-//   the proxy's own; and the first HTTP request of a connection wins.
+//   proxy) wins over the SSL SNI, as in the beaconing analytic: the proxy
+//   connects to the CONNECT host whatever the TLS inside names (an SNI may be
+//   absent or a front). The first HTTP request of a connection wins.
 //
 // Events may come in any order; anything else is ignored.
 #pragma once
