@@ -131,7 +131,8 @@ std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
     if (a.first.score != b.first.score) return a.first.score > b.first.score;
     if (a.second != b.second) return a.second > b.second;
     if (a.first.src != b.first.src) return a.first.src < b.first.src;
-    return a.first.title < b.first.title;
+    if (a.first.title != b.first.title) return a.first.title < b.first.title;
+    return a.first.description < b.first.description;  // names the protocol (53/tcp, 53/udp)
   });
   std::vector<NetworkFinding> result;
   result.reserve(out.size());
