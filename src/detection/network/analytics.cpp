@@ -2,6 +2,9 @@
 
 #include "detection/network/beacon.hpp"
 #include "detection/network/dns_tunnel.hpp"
+#include "detection/network/long_conn.hpp"
+#include "detection/network/rare_signature.hpp"
+#include "detection/network/upload.hpp"
 #include "detection/network/net_fields.hpp"
 #include "event/names.hpp"
 
@@ -9,7 +12,11 @@ namespace vigil {
 
 NetworkAnalytics::NetworkAnalytics(const NetworkConfig& config, NetworkAnalyticsOptions options) : config_(config) {
   if (options.beacons) analytics_.push_back(std::make_unique<BeaconAnalyzer>(config.beacon, &config.scope));
-  if (options.others) analytics_.push_back(std::make_unique<DnsTunnelAnalyzer>(config.dns_tunnel, config.scope));
+  if (!options.others) return;
+  analytics_.push_back(std::make_unique<LongConnectionAnalyzer>(config.long_connection, config.scope));
+  analytics_.push_back(std::make_unique<DnsTunnelAnalyzer>(config.dns_tunnel, config.scope));
+  analytics_.push_back(std::make_unique<UploadAnalyzer>(config.upload, config.scope));
+  analytics_.push_back(std::make_unique<RareSignatureAnalyzer>(config.rare_signature, config.scope));
 }
 
 bool NetworkAnalytics::wants(const Event& ev) {

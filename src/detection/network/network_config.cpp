@@ -96,6 +96,34 @@ bool read_rare_signature(const YAML::Node& s, RareSignatureThresholds& t, std::s
   return true;
 }
 
+bool read_long_connection(const YAML::Node& s, LongConnectionThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "long_connection: expected a map");
+  const char* n = "long_connection";
+  if (!(read_number(s, n, "min_single_seconds", t.min_single_seconds, 1, 1e9, error) &&
+        read_number(s, n, "min_total_seconds", t.min_total_seconds, 1, 1e9, error) &&
+        read_number(s, n, "medium_seconds", t.medium_seconds, 1, 1e9, error) &&
+        read_number(s, n, "high_seconds", t.high_seconds, 1, 1e9, error) &&
+        read_number(s, n, "min_score", t.min_score, 0, 1, error) &&
+        read_flag(s, n, "skip_multicast", t.skip_multicast, error)))
+    return false;
+  if (t.medium_seconds < t.min_single_seconds || t.high_seconds < t.medium_seconds)
+    return fail(error, "long_connection: expected min_single_seconds <= medium_seconds <= high_seconds");
+  return true;
+}
+
+bool read_upload(const YAML::Node& s, UploadThresholds& t, std::string* error) {
+  if (!s) return true;
+  if (!s.IsMap()) return fail(error, "upload: expected a map");
+  const char* n = "upload";
+  return read_count(s, n, "min_bytes_out", t.min_bytes_out, error) &&
+         read_number(s, n, "min_ratio", t.min_ratio, 0, 1e12, error) &&
+         read_count(s, n, "max_hosts", t.max_hosts, error) &&
+         read_count(s, n, "http_min_bytes", t.http_min_bytes, error) &&
+         read_number(s, n, "min_score", t.min_score, 0, 1, error) &&
+         read_flag(s, n, "skip_multicast", t.skip_multicast, error);
+}
+
 }  // namespace
 
 bool read_number(const YAML::Node& section, std::string_view section_name, const char* key, double& out,
@@ -182,6 +210,8 @@ bool NetworkConfig::parse(std::string_view yaml, std::string* error) {
     if (!read_dns_tunnel(root["dns_tunnel"], dns_tunnel, error)) return false;
     if (!read_dga(root["dga"], dns_tunnel, error)) return false;
     if (!read_rare_signature(root["rare_signature"], rare_signature, error)) return false;
+    if (!read_long_connection(root["long_connection"], long_connection, error)) return false;
+    if (!read_upload(root["upload"], upload, error)) return false;
   } catch (const YAML::Exception& e) {
     return fail(error, e.what());
   }

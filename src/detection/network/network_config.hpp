@@ -9,8 +9,10 @@
 
 #include "detection/network/beacon.hpp"
 #include "detection/network/dns_tunnel.hpp"
+#include "detection/network/long_conn.hpp"
 #include "detection/network/rare_signature.hpp"
 #include "detection/network/scope.hpp"
+#include "detection/network/upload.hpp"
 
 namespace vigil {
 
@@ -25,6 +27,8 @@ struct NetworkConfig {
   BeaconThresholds beacon;
   DnsTunnelThresholds dns_tunnel;
   RareSignatureThresholds rare_signature;
+  LongConnectionThresholds long_connection;
+  UploadThresholds upload;
 
   // The built-in configuration (data/network.yaml).
   static NetworkConfig builtin();
