@@ -343,6 +343,36 @@ TEST(NetworkHunt, RitaMissingHostBeaconFromTheInternalHost) {
   EXPECT_EQ(beacons[0].dst, "64.225.56.201");
   EXPECT_GE(beacons[0].score, 0.9);
   EXPECT_NE(r.err.find("Beacons (1)"), std::string::npos) << r.err;
+  // RITA's other results for this data: the SSH session open the whole time,
+  // the rare user agent and the HTTP requests without a Host header.
+  auto longs = of(all, "long-connection");
+  ASSERT_EQ(longs.size(), 1u) << r.err;
+  EXPECT_EQ(longs[0].src, "73.54.23.243");
+  EXPECT_NE(longs[0].raw.find("\"still_open\":1"), std::string::npos) << longs[0].raw.substr(0, 600);
+  EXPECT_NE(longs[0].title.find("75.0 h"), std::string::npos) << longs[0].title;
+  EXPECT_NE(longs[0].raw.find("\"attack.t1572\""), std::string::npos);
+  auto agents = of(all, "rare-user-agent");
+  ASSERT_EQ(agents.size(), 1u);
+  EXPECT_EQ(agents[0].dst, "Modzilla/0.0001 (Atari 7800)");
+  auto no_host = of(all, "missing-host-header");
+  ASSERT_EQ(no_host.size(), 1u);
+  EXPECT_EQ(no_host[0].dst, "64.225.56.201");
+  EXPECT_EQ(all.size(), 4u) << "nothing else: no upload, tunnel or DGA in this data";
+}
+
+TEST(NetworkHunt, SimdaDgaHostAndNoResolverBeacon) {
+  VIGIL_REQUIRE_CORPUS("zeek/stratosphere-005-simda");
+  TempDir dir;
+  auto r = hunt(dir, {"-q", corpus.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto all = network_lines(r.out);
+  auto dga = of(all, "dga");
+  ASSERT_EQ(dga.size(), 1u) << r.out.substr(0, 3000);
+  EXPECT_EQ(dga[0].src, "fd77:48a1:c0bb:0:b96c:506d:6c7f:e8be");
+  EXPECT_NE(dga[0].raw.find("\"attack.t1568.002\""), std::string::npos);
+  // The infected host asks Google's resolver all the time: DNS is not a beacon.
+  for (const Line& b : of(all, "beacon")) EXPECT_NE(b.dst, "8.8.8.8") << b.title;
+  EXPECT_TRUE(of(all, "dns-tunnel").empty());
 }
 
 TEST(NetworkHunt, NjratCommandAndControlIsTheTopBeaconByTheLabels) {
