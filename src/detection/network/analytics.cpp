@@ -11,11 +11,13 @@
 namespace vigil {
 
 NetworkAnalytics::NetworkAnalytics(const NetworkConfig& config, NetworkAnalyticsOptions options) : config_(config) {
-  if (options.beacons) analytics_.push_back(std::make_unique<BeaconAnalyzer>(config.beacon, &config.scope));
+  // One store of Zeek connections serves beacons, long connections and uploads.
+  if (options.beacons)
+    analytics_.push_back(std::make_unique<BeaconAnalyzer>(config.beacon, &config.scope, join_));
   if (!options.others) return;
-  analytics_.push_back(std::make_unique<LongConnectionAnalyzer>(config.long_connection, config.scope));
+  analytics_.push_back(std::make_unique<LongConnectionAnalyzer>(config.long_connection, config.scope, join_));
   analytics_.push_back(std::make_unique<DnsTunnelAnalyzer>(config.dns_tunnel, config.scope));
-  analytics_.push_back(std::make_unique<UploadAnalyzer>(config.upload, config.scope));
+  analytics_.push_back(std::make_unique<UploadAnalyzer>(config.upload, config.scope, join_));
   analytics_.push_back(std::make_unique<RareSignatureAnalyzer>(config.rare_signature, config.scope));
 }
 
@@ -39,6 +41,8 @@ void NetworkAnalytics::add(const Event& ev) {
     if (!src) src = ev.get(kSourceIp);
     if (src && config_.scope.is_internal(src->as_string())) saw_internal_ = true;
   }
+  static const NameId kPath = intern("_path");
+  if (const Value* path = ev.get(kPath)) join_->add(ev, path->as_string());
   for (auto& a : analytics_) a->add(ev);
 }
 

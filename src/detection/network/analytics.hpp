@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "detection/network/analytic.hpp"
+#include "detection/network/conn_join.hpp"
 #include "detection/network/network_config.hpp"
 
 namespace vigil {
@@ -32,6 +33,7 @@ class NetworkAnalytics {
 
  private:
   const NetworkConfig& config_;
+  std::shared_ptr<net::ConnJoin> join_ = std::make_shared<net::ConnJoin>();
   std::vector<std::unique_ptr<NetworkAnalytic>> analytics_;
   uint64_t used_ = 0;
   bool saw_internal_ = false;

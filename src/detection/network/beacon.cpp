@@ -62,15 +62,6 @@ Spread spread(const std::vector<int64_t>& sorted) {
 
 }  // namespace
 
-uint32_t BeaconAnalyzer::intern(std::string_view s) {
-  auto it = string_ids_.find(s);
-  if (it != string_ids_.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  string_ids_.emplace(std::string(s), id);
-  return id;
-}
-
 uint32_t BeaconAnalyzer::seconds(uint64_t filetime) {
   const uint64_t s = filetime / kTicksPerSecond;
   if (!have_base_) {
@@ -95,47 +86,11 @@ void BeaconAnalyzer::add(const Event& ev) {
 }
 
 void BeaconAnalyzer::add_zeek(const Event& ev, std::string_view path) {
-  const bool is_conn = path == "conn", is_http = path == "http", is_ssl = path == "ssl";
-  if (!is_conn && !is_http && !is_ssl) return;
-  const std::string_view uid = text(ev.get("uid"));
-  std::string_view src = text(ev.get("id.orig_h"));
-  if (uid.empty() || src.empty()) return;
-  if (t_.skip_dns) {
-    uint64_t port = 0;
-    if ((number(ev.get("id.resp_p"), port) && port == 53) || text(ev.get("service")) == "dns") return;
-  }
+  if (path != "conn" && path != "http" && path != "ssl") return;
+  if (text(ev.get("uid")).empty() || text(ev.get("id.orig_h")).empty()) return;
   ++used_;
-  const uint64_t key = XXH3_64bits(uid.data(), uid.size());
-  const uint32_t sec = seconds(ev.time);
-  const std::string_view ip = text(ev.get("id.resp_h"));
-  if (is_conn) {
-    // The conn record's time is the connection's start: it wins over http/ssl times.
-    ConnRec c{key, intern(src), ip.empty() ? kNone : intern(ip), sec, 0, 0, false};
-    uint64_t sent = 0, recv = 0;
-    const bool has_sent = number(ev.get("orig_bytes"), sent), has_recv = number(ev.get("resp_bytes"), recv);
-    if (has_sent || has_recv) {
-      c.sent = clamp32(sent);
-      c.recv = clamp32(recv);
-      c.has_bytes = true;
-    }
-    conns_.push_back(c);
-    return;
-  }
-  std::string_view name = is_http ? host_only(text(ev.get("host"))) : text(ev.get("server_name"));
-  auto [it, fresh] = names_.try_emplace(key);
-  NameRec& n = it->second;
-  if (fresh) {
-    n.src = intern(src);
-    if (!ip.empty()) n.ip = intern(ip);
-    n.sec = sec;
-  } else if (sec < n.sec) {
-    n.sec = sec;
-  }
-  // The HTTP host (the CONNECT host through a proxy) wins over the SNI; the first request of a connection wins.
-  if (!name.empty() && (n.name == kNone || (is_http && !n.from_http))) {
-    n.name = intern(lower(name));
-    n.from_http = is_http;
-  }
+  seconds(ev.time);  // the observation period
+  if (feeds_join_) join_->add(ev, path);
 }
 
 void BeaconAnalyzer::add_sysmon(const Event& ev) {
@@ -153,7 +108,7 @@ void BeaconAnalyzer::add_sysmon(const Event& ev) {
   }
   if (when == 0) return;
   ++used_;
-  const PairKey key{intern(src), intern(named ? lower(dst) : std::string(dst))};
+  const PairKey key{join_->intern(src), join_->intern(named ? lower(dst) : std::string(dst))};
   direct_[key].push_back(Point{seconds(when), 0, 0, false});
   if (named) direct_named_[key] = true;
 }
@@ -169,7 +124,6 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
   };
   auto pack = [](uint32_t src, uint32_t dst) { return uint64_t(src) << 32 | dst; };
   std::vector<Item> items;
-  items.reserve(conns_.size() + names_.size());
   for (const auto& [key, list] : direct_) {
     const bool is_named = direct_named_.count(key) != 0;
     for (Point p : list) {
@@ -177,22 +131,25 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
       items.push_back(Item{pack(key.src, key.dst), p});
     }
   }
-  for (const auto& [uid, n] : names_) n.joined = false;
-  for (const ConnRec& c : conns_) {
-    uint32_t dst = c.ip;
-    auto it = names_.empty() ? names_.end() : names_.find(c.uid);
-    if (it != names_.end()) {
-      it->second.joined = true;
-      if (it->second.name != kNone) dst = it->second.name;
-    }
+  // DNS connections (port 53 or service dns) stay out: resolvers are asked all day.
+  std::unordered_map<uint32_t, bool> dns_port;
+  auto is_dns = [&](const net::ConnJoin::Conn& c) {
+    if (!t_.skip_dns) return false;
+    if (c.service != kNone && join_->str(c.service) == "dns") return true;
+    if (c.port == kNone) return false;
+    auto [it, fresh] = dns_port.try_emplace(c.port, false);
+    if (fresh) it->second = join_->str(c.port).rfind("53/", 0) == 0 || join_->str(c.port) == "53";
+    return it->second;
+  };
+  const auto& conns = join_->conns();
+  items.reserve(items.size() + conns.size());
+  for (const net::ConnJoin::Conn& c : conns) {
+    if (c.src == kNone || c.start == 0 || is_dns(c)) continue;
+    const uint32_t dst = c.name != kNone ? c.name : c.ip;
     if (dst == kNone) continue;
-    items.push_back(Item{pack(c.src, dst), Point{c.sec, c.sent, c.recv, c.has_bytes, dst != c.ip}});
-  }
-  for (const auto& [uid, n] : names_) {
-    if (n.joined || n.src == kNone) continue;
-    const uint32_t dst = n.name != kNone ? n.name : n.ip;
-    if (dst == kNone) continue;
-    items.push_back(Item{pack(n.src, dst), Point{n.sec, 0, 0, false, n.name != kNone}});
+    const uint64_t s = c.start / kTicksPerSecond;
+    const uint32_t sec = s < base_ ? 0 : clamp32(s - base_);
+    items.push_back(Item{pack(c.src, dst), Point{sec, clamp32(c.out), clamp32(c.in), c.has_bytes, c.name != kNone}});
   }
   std::sort(items.begin(), items.end(), [](const Item& a, const Item& b) {
     return a.pair != b.pair ? a.pair < b.pair : a.p.sec < b.p.sec;
@@ -211,7 +168,7 @@ std::vector<Beacon> BeaconAnalyzer::results() const {
     if (next - begin < t_.min_connections || next - begin < 3) continue;
     const PairKey key{uint32_t(items[begin].pair >> 32), uint32_t(items[begin].pair)};
     // Pairs out of scope: multicast destinations, traffic not leaving the network.
-    const std::string_view src = strings_[key.src], dst = strings_[key.dst];
+    const std::string_view src = join_->str(key.src), dst = join_->str(key.dst);
     if (!is_named && t_.skip_multicast && is_multicast(dst)) continue;
     if (scope_ && !scope_->leaving(src, is_named ? std::string_view() : dst, is_named ? dst : std::string_view()))
       continue;

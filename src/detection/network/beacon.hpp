@@ -7,16 +7,16 @@
 // copies what it needs, so events may die after add() returns.
 #pragma once
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "detection/network/analytic.hpp"
+#include "detection/network/conn_join.hpp"
 #include "detection/network/scope.hpp"
 #include "event/event.hpp"
-#include "event/text.hpp"
 
 namespace vigil {
 
@@ -59,7 +59,12 @@ struct Beacon {
 class BeaconAnalyzer : public NetworkAnalytic {
  public:
   // Without a scope every pair is scored; with one, only traffic leaving the network.
-  explicit BeaconAnalyzer(BeaconThresholds t = {}, const NetworkScope* scope = nullptr) : t_(t), scope_(scope) {}
+  // With a shared connection store, whoever shares it feeds it; alone, the
+  // analyzer keeps and feeds its own.
+  explicit BeaconAnalyzer(BeaconThresholds t = {}, const NetworkScope* scope = nullptr,
+                          std::shared_ptr<net::ConnJoin> shared = nullptr)
+      : t_(t), scope_(scope), feeds_join_(!shared),
+        join_(shared ? std::move(shared) : std::make_shared<net::ConnJoin>()) {}
 
   void add(const Event& ev) override;
   // Scored pairs (at least min_connections, at least min_score), highest score first.
@@ -70,24 +75,6 @@ class BeaconAnalyzer : public NetworkAnalytic {
   uint64_t events_used() const { return used_; }
 
  private:
-  // A Zeek conn record: 32 bytes, kept in a deque (no per-record allocation,
-  // no slack). Strings are interned; the uid is a 64-bit hash, enough to join
-  // with http/ssl records (a collision needs ~4 billion connections).
-  struct ConnRec {
-    uint64_t uid;
-    uint32_t src, ip;    // string ids of the source and responder IPs
-    uint32_t sec;        // seconds since the analyzer's base time
-    uint32_t sent, recv;
-    bool has_bytes;
-  };
-  // What http/ssl records say about a connection: the name it went to.
-  struct NameRec {
-    uint32_t name = kNone;      // http host wins over ssl SNI
-    uint32_t src = kNone, ip = kNone;
-    uint32_t sec = 0;           // earliest http/ssl time, for connections with no conn record
-    bool from_http = false;
-    mutable bool joined = false;  // a conn record took the name (set while results() runs)
-  };
   // A connection with no uid (Sysmon) goes straight to its pair; results() gathers all as these.
   struct Point {
     uint32_t sec;
@@ -104,17 +91,14 @@ class BeaconAnalyzer : public NetworkAnalytic {
   };
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
 
-  uint32_t intern(std::string_view s);
   uint32_t seconds(uint64_t filetime);
   void add_zeek(const Event& ev, std::string_view path);
   void add_sysmon(const Event& ev);
 
   BeaconThresholds t_;
   const NetworkScope* scope_ = nullptr;
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> string_ids_;
-  std::deque<ConnRec> conns_;                      // every Zeek conn record
-  std::unordered_map<uint64_t, NameRec> names_;    // http/ssl by uid hash
+  bool feeds_join_;
+  std::shared_ptr<net::ConnJoin> join_;            // Zeek connections; strings of every pair
   std::unordered_map<PairKey, std::vector<Point>, PairHash> direct_;
   std::unordered_map<PairKey, bool, PairHash> direct_named_;
   uint64_t base_ = 0;                 // FILETIME seconds of the first event, minus a margin

@@ -1,7 +1,7 @@
 // Zeek connections joined across conn, open_conn, http and ssl by uid, for the
-// analytics that need a connection's duration and bytes together with the name
-// behind it (long connections, uploads). One compact record per uid; strings
-// are interned.
+// analytics that need a connection's time, duration and bytes together with
+// the name behind it (beacons, long connections, uploads). One store serves
+// them all (NetworkAnalytics feeds it once).
 //
 // - conn: the connection's final record. It replaces whatever open_conn said.
 // - open_conn: a connection still open when the log rotated; Zeek writes one
@@ -10,17 +10,23 @@
 // - http, ssl: name the destination. The HTTP Host (the CONNECT host through a
 //   proxy) wins over the SSL SNI, as in the beaconing analytic: the proxy
 //   connects to the CONNECT host whatever the TLS inside names (an SNI may be
-//   absent or a front). The first HTTP request of a connection wins.
+//   absent or a front). The earliest HTTP request of a connection wins.
 //
-// Events may come in any order; anything else is ignored.
+// Events may come in any order. For millions of connections the records are
+// only appended while streaming (64 bytes a connection record, 32 a name
+// record, no per-record allocation; uids kept as 64-bit hashes, which collide
+// only past billions of connections) and joined once, by sorting, when the
+// analytics ask for the connections.
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "event/event.hpp"
+#include "event/text.hpp"
 
 namespace vigil::net {
 
@@ -29,18 +35,20 @@ class ConnJoin {
   static constexpr uint32_t kNone = 0xFFFFFFFFu;
 
   struct Conn {
+    uint64_t uid = 0;          // hash of the Zeek uid
+    uint64_t start = 0;        // FILETIME ticks of the connection's start (of its first http/ssl record without one)
+    uint64_t out = 0, in = 0;  // orig_bytes, resp_bytes
     uint32_t src = kNone;      // string ids: source IP, responder IP,
     uint32_t ip = kNone;
     uint32_t name = kNone;     // destination name from http/ssl,
     uint32_t port = kNone;     // "22/tcp",
     uint32_t service = kNone;  // Zeek's service ("ssh", "ssl,http")
-    uint64_t start = 0;        // FILETIME ticks of the connection's start
     double duration = 0;       // seconds
-    uint64_t out = 0, in = 0;  // orig_bytes, resp_bytes
     bool has_conn = false;     // a conn record was seen
     bool has_open = false;     // an open_conn record was seen (still open unless has_conn)
-    bool name_from_http = false;
+    bool has_bytes = false;    // orig_bytes or resp_bytes were given
     bool still_open() const { return has_open && !has_conn; }
+    // A conn or open_conn record was seen (else only http/ssl named it).
     bool usable() const { return (has_conn || has_open) && src != kNone && ip != kNone; }
   };
 
@@ -49,12 +57,25 @@ class ConnJoin {
 
   uint32_t intern(std::string_view s);
   const std::string& str(uint32_t id) const { return strings_[id]; }
-  const std::unordered_map<std::string, Conn>& conns() const { return conns_; }
+  // One entry per uid, joined (sorted by uid hash). Connections only named by
+  // http/ssl records come too, with usable() false.
+  const std::deque<Conn>& conns() const;
 
  private:
+  struct Name {
+    uint64_t uid;
+    uint64_t time;
+    uint32_t src, ip, name;
+    bool from_http;
+  };
+  void join() const;
+
   std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t> string_ids_;
-  std::unordered_map<std::string, Conn> conns_;  // by uid
+  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> string_ids_;
+  // Appended while streaming; join() sorts, merges and keeps one per uid.
+  mutable std::deque<Conn> conns_;
+  mutable std::deque<Name> names_;
+  mutable bool joined_ = true;
 };
 
 }  // namespace vigil::net

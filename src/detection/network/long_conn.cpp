@@ -47,7 +47,7 @@ bool tunnelling(std::string_view service, std::string_view port) {
 
 void LongConnectionAnalyzer::add(const Event& ev) {
   // Zeek records only: Sysmon network events have no duration.
-  if (const Value* path = ev.get("_path")) join_.add(ev, path->as_string());
+  if (const Value* path = ev.get("_path"); path && feeds_join_) join_->add(ev, path->as_string());
 }
 
 double LongConnectionAnalyzer::score_of(double d) const {
@@ -61,16 +61,16 @@ double LongConnectionAnalyzer::score_of(double d) const {
 
 std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
   std::unordered_map<PairKey, Pair, PairHash> pairs;
-  for (const auto& [uid, c] : join_.conns()) {
+  for (const auto& c : join_->conns()) {
     if (!c.usable()) continue;
-    const std::string& src = join_.str(c.src);
-    const std::string& ip = join_.str(c.ip);
-    const std::string_view name = c.name != kNone ? std::string_view(join_.str(c.name)) : std::string_view();
+    const std::string& src = join_->str(c.src);
+    const std::string& ip = join_->str(c.ip);
+    const std::string_view name = c.name != kNone ? std::string_view(join_->str(c.name)) : std::string_view();
     if (name.empty() && t_.skip_multicast && net::is_multicast(ip)) continue;
     if (!scope_.leaving(src, ip, name)) continue;
     Pair& p = pairs[PairKey{c.src, c.name != kNone ? c.name : c.ip, c.port}];
     p.total += c.duration;
-    p.longest = std::max(p.longest, c.duration);
+    p.longest = std::max(p.longest, double(c.duration));
     ++p.connections;
     p.still_open += c.still_open();
     p.out += c.out;
@@ -88,10 +88,10 @@ std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
     const double effective = p.longest + 0.5 * (p.total - p.longest);
     const double score = score_of(effective);
     if (score < t_.min_score) continue;
-    const std::string& src = join_.str(key.src);
-    const std::string& dst = join_.str(key.dst);
-    const std::string port = key.port != kNone ? join_.str(key.port) : std::string();
-    const std::string service = p.service != kNone ? join_.str(p.service) : std::string();
+    const std::string& src = join_->str(key.src);
+    const std::string& dst = join_->str(key.dst);
+    const std::string port = key.port != kNone ? join_->str(key.port) : std::string();
+    const std::string service = p.service != kNone ? join_->str(p.service) : std::string();
     const std::string_view port_number = std::string_view(port).substr(0, port.find('/'));
 
     NetworkFinding f;

@@ -9,6 +9,7 @@
 // are ignored.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "detection/network/analytic.hpp"
@@ -28,7 +29,10 @@ struct LongConnectionThresholds {
 
 class LongConnectionAnalyzer : public NetworkAnalytic {
  public:
-  LongConnectionAnalyzer(const LongConnectionThresholds& t, const NetworkScope& scope) : t_(t), scope_(scope) {}
+  // With a shared connection store, whoever shares it feeds it (add() does
+  // not); alone, the analyzer keeps and feeds its own.
+  LongConnectionAnalyzer(const LongConnectionThresholds& t, const NetworkScope& scope, std::shared_ptr<net::ConnJoin> shared = nullptr)
+      : t_(t), scope_(scope), feeds_join_(!shared), join_(shared ? std::move(shared) : std::make_shared<net::ConnJoin>()) {}
 
   void add(const Event& ev) override;
   std::vector<NetworkFinding> findings() const override;
@@ -41,7 +45,8 @@ class LongConnectionAnalyzer : public NetworkAnalytic {
  private:
   LongConnectionThresholds t_;
   NetworkScope scope_;
-  net::ConnJoin join_;
+  bool feeds_join_;
+  std::shared_ptr<net::ConnJoin> join_;
 };
 
 }  // namespace vigil

@@ -59,7 +59,7 @@ void UploadAnalyzer::add(const Event& ev) {
   const Value* path = ev.get("_path");
   if (!path) return;
   const std::string_view p = path->as_string();
-  join_.add(ev, p);
+  if (feeds_join_) join_->add(ev, p);
   if (p == "http") add_http(ev);
 }
 
@@ -70,7 +70,7 @@ void UploadAnalyzer::add_http(const Event& ev) {
   const std::string host = net::lower(net::host_only(net::text(ev.get("host"))));
   if (host.empty() && t_.skip_multicast && net::is_multicast(ip)) return;
   if (!scope_.leaving(src, ip, host)) return;
-  HttpPair& h = http_[HttpKey{join_.intern(src), join_.intern(host.empty() ? std::string(ip) : host)}];
+  HttpPair& h = http_[HttpKey{join_->intern(src), join_->intern(host.empty() ? std::string(ip) : host)}];
   const uint32_t bit = method_bit(net::text(ev.get("method")));
   if (!bit) return;
   uint64_t body = 0;
@@ -102,11 +102,11 @@ std::vector<NetworkFinding> UploadAnalyzer::bulk() const {
     uint64_t first = ~0ull, last = 0;
   };
   std::unordered_map<HttpKey, Pair, HttpHash> pairs;
-  for (const auto& [uid, c] : join_.conns()) {
+  for (const auto& c : join_->conns()) {
     if (!c.usable()) continue;
-    const std::string& src = join_.str(c.src);
-    const std::string& ip = join_.str(c.ip);
-    const std::string_view name = c.name != kNone ? std::string_view(join_.str(c.name)) : std::string_view();
+    const std::string& src = join_->str(c.src);
+    const std::string& ip = join_->str(c.ip);
+    const std::string_view name = c.name != kNone ? std::string_view(join_->str(c.name)) : std::string_view();
     if (name.empty() && t_.skip_multicast && net::is_multicast(ip)) continue;
     if (!scope_.leaving(src, ip, name)) continue;
     Pair& p = pairs[HttpKey{c.src, c.name != kNone ? c.name : c.ip}];
@@ -132,8 +132,8 @@ std::vector<NetworkFinding> UploadAnalyzer::bulk() const {
     if (score < t_.min_score) continue;
     NetworkFinding f;
     f.analytic = "upload";
-    f.src = join_.str(key.src);
-    f.dst = join_.str(key.dst);
+    f.src = join_->str(key.src);
+    f.dst = join_->str(key.dst);
     f.score = score;
     f.first_time = p.first;
     f.last_time = p.last;
@@ -171,8 +171,8 @@ std::vector<NetworkFinding> UploadAnalyzer::http() const {
       if (h.methods & (1u << i)) methods += (methods.empty() ? "" : ",") + std::string(kUploadMethods[i]);
     NetworkFinding f;
     f.analytic = "http-upload";
-    f.src = join_.str(key.src);
-    f.dst = join_.str(key.dst);
+    f.src = join_->str(key.src);
+    f.dst = join_->str(key.dst);
     f.score = score;
     f.first_time = h.first;
     f.last_time = h.last;

@@ -10,6 +10,7 @@
 // and are ignored.
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -31,7 +32,10 @@ struct UploadThresholds {
 
 class UploadAnalyzer : public NetworkAnalytic {
  public:
-  UploadAnalyzer(const UploadThresholds& t, const NetworkScope& scope) : t_(t), scope_(scope) {}
+  // With a shared connection store, whoever shares it feeds it (add() does
+  // not); alone, the analyzer keeps and feeds its own.
+  UploadAnalyzer(const UploadThresholds& t, const NetworkScope& scope, std::shared_ptr<net::ConnJoin> shared = nullptr)
+      : t_(t), scope_(scope), feeds_join_(!shared), join_(shared ? std::move(shared) : std::make_shared<net::ConnJoin>()) {}
 
   void add(const Event& ev) override;
   // Bulk uploads and HTTP uploads together, best first.
@@ -62,7 +66,8 @@ class UploadAnalyzer : public NetworkAnalytic {
 
   UploadThresholds t_;
   NetworkScope scope_;
-  net::ConnJoin join_;
+  bool feeds_join_;
+  std::shared_ptr<net::ConnJoin> join_;
   // Every HTTP request leaving the network, per source and host: uploads count
   // their bodies; the others only make the host's users known.
   std::unordered_map<HttpKey, HttpPair, HttpHash> http_;
