@@ -33,6 +33,7 @@ echo "== benchmark smoke runs (numbers are not checked here) =="
 bash bench/dump_bench.sh --quick --vigil build/vigil
 python3 bench/bench.py --quick --vigil build/vigil
 build/bench/micro/ioc_scale --quick
+build/bench/micro/net_scale --quick
 
 # One closing line for the whole run: tests of both builds.
 total=$(awk '/tests passed, .* tests failed out of/ {n += $NF} END {print n + 0}' "$log")

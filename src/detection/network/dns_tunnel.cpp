@@ -391,12 +391,7 @@ std::vector<NetworkFinding> DnsTunnelAnalyzer::findings() const {
     }
   }
 
-  std::sort(out.begin(), out.end(), [](const NetworkFinding& a, const NetworkFinding& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.analytic != b.analytic) return a.analytic < b.analytic;
-    if (a.src != b.src) return a.src < b.src;
-    return a.dst < b.dst;
-  });
+  sort_findings(out);
   return out;
 }
 

@@ -41,4 +41,7 @@ struct NetworkFinding {
   std::vector<Figure> figures;    // in the order a hunter should read them
 };
 
+// Best first: score, then analytic, source and destination (a stable order for equal scores).
+void sort_findings(std::vector<NetworkFinding>& findings);
+
 }  // namespace vigil

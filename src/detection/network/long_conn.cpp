@@ -19,11 +19,6 @@ struct PairKey {
   uint32_t src, dst, port;
   bool operator==(const PairKey&) const = default;
 };
-struct PairHash {
-  size_t operator()(const PairKey& k) const {
-    return ((uint64_t(k.src) << 32 | k.dst) * 0x9E3779B97F4A7C15ull ^ k.port * 0xC2B2AE3D27D4EB4Full) >> 7;
-  }
-};
 struct Pair {
   double total = 0, longest = 0;
   uint32_t connections = 0, still_open = 0;
@@ -60,28 +55,48 @@ double LongConnectionAnalyzer::score_of(double d) const {
 }
 
 std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
-  std::unordered_map<PairKey, Pair, PairHash> pairs;
-  for (const auto& c : join_->conns()) {
+  // Connections in scope as (pair, index), sorted by pair: each pair's figures
+  // come from one run of the array, with no map entry for each of the millions
+  // of short pairs a big capture holds (16 bytes a connection, for this call).
+  struct Ref {
+    PairKey key;
+    uint32_t index;
+  };
+  const auto& conns = join_->conns();
+  std::vector<Ref> refs;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    const auto& c = conns[i];
     if (!c.usable()) continue;
     const std::string& src = join_->str(c.src);
     const std::string& ip = join_->str(c.ip);
     const std::string_view name = c.name != kNone ? std::string_view(join_->str(c.name)) : std::string_view();
     if (name.empty() && t_.skip_multicast && net::is_multicast(ip)) continue;
     if (!scope_.leaving(src, ip, name)) continue;
-    Pair& p = pairs[PairKey{c.src, c.name != kNone ? c.name : c.ip, c.port}];
-    p.total += c.duration;
-    p.longest = std::max(p.longest, double(c.duration));
-    ++p.connections;
-    p.still_open += c.still_open();
-    p.out += c.out;
-    p.in += c.in;
-    p.first = std::min(p.first, c.start);
-    p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * kTicksPerSecond));
-    if (p.service == kNone) p.service = c.service;
+    refs.push_back(Ref{PairKey{c.src, c.name != kNone ? c.name : c.ip, c.port}, uint32_t(i)});
   }
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    if (a.key.src != b.key.src) return a.key.src < b.key.src;
+    if (a.key.dst != b.key.dst) return a.key.dst < b.key.dst;
+    if (a.key.port != b.key.port) return a.key.port < b.key.port;
+    return a.index < b.index;
+  });
 
   std::vector<std::pair<NetworkFinding, double>> out;  // with the total, to order equal scores
-  for (const auto& [key, p] : pairs) {
+  for (size_t next = 0; next < refs.size();) {
+    const PairKey key = refs[next].key;
+    Pair p;
+    for (; next < refs.size() && refs[next].key == key; ++next) {
+      const auto& c = conns[refs[next].index];
+      p.total += c.duration;
+      p.longest = std::max(p.longest, double(c.duration));
+      ++p.connections;
+      p.still_open += c.still_open();
+      p.out += c.out;
+      p.in += c.in;
+      p.first = std::min(p.first, c.start);
+      p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * kTicksPerSecond));
+      if (p.service == kNone) p.service = c.service;
+    }
     if (p.longest < t_.min_single_seconds && p.total < t_.min_total_seconds) continue;
     // The longest connection counts fully; the rest of the total half: many
     // shorter connections (keep-alive, polling) are weaker evidence than one long one.

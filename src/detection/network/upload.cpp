@@ -70,9 +70,11 @@ void UploadAnalyzer::add_http(const Event& ev) {
   const std::string host = net::lower(net::host_only(net::text(ev.get("host"))));
   if (host.empty() && t_.skip_multicast && net::is_multicast(ip)) return;
   if (!scope_.leaving(src, ip, host)) return;
-  HttpPair& h = http_[HttpKey{join_->intern(src), join_->intern(host.empty() ? std::string(ip) : host)}];
+  // Only requests that carry data up get an entry (GETs would cost one per
+  // source and site): a destination's users are the sources uploading to it.
   const uint32_t bit = method_bit(net::text(ev.get("method")));
   if (!bit) return;
+  HttpPair& h = http_[HttpKey{join_->intern(src), join_->intern(host.empty() ? std::string(ip) : host)}];
   uint64_t body = 0;
   if (!net::number(ev.get("request_body_len"), body)) body = 0;
   h.bytes += body;
@@ -86,12 +88,7 @@ void UploadAnalyzer::add_http(const Event& ev) {
 std::vector<NetworkFinding> UploadAnalyzer::findings() const {
   std::vector<NetworkFinding> out = bulk(), h = http();
   out.insert(out.end(), std::make_move_iterator(h.begin()), std::make_move_iterator(h.end()));
-  std::stable_sort(out.begin(), out.end(), [](const NetworkFinding& a, const NetworkFinding& b) {
-    if (a.score != b.score) return a.score > b.score;
-    if (a.src != b.src) return a.src < b.src;
-    if (a.dst != b.dst) return a.dst < b.dst;
-    return a.analytic < b.analytic;
-  });
+  sort_findings(out);
   return out;
 }
 
@@ -101,56 +98,77 @@ std::vector<NetworkFinding> UploadAnalyzer::bulk() const {
     uint32_t connections = 0;
     uint64_t first = ~0ull, last = 0;
   };
-  std::unordered_map<HttpKey, Pair, HttpHash> pairs;
-  for (const auto& c : join_->conns()) {
+  // Connections in scope as (destination, source, index), sorted: each
+  // destination's run counts the sources using it, each source's run within it
+  // gives a pair's figures, with no map entry per pair (12 bytes a connection,
+  // for this call).
+  struct Ref {
+    uint32_t dst, src, index;
+  };
+  const auto& conns = join_->conns();
+  std::vector<Ref> refs;
+  for (size_t i = 0; i < conns.size(); ++i) {
+    const auto& c = conns[i];
     if (!c.usable()) continue;
     const std::string& src = join_->str(c.src);
     const std::string& ip = join_->str(c.ip);
     const std::string_view name = c.name != kNone ? std::string_view(join_->str(c.name)) : std::string_view();
     if (name.empty() && t_.skip_multicast && net::is_multicast(ip)) continue;
     if (!scope_.leaving(src, ip, name)) continue;
-    Pair& p = pairs[HttpKey{c.src, c.name != kNone ? c.name : c.ip}];
-    p.out += c.out;
-    p.in += c.in;
-    ++p.connections;
-    p.first = std::min(p.first, c.start);
-    p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * 1e7));
+    refs.push_back(Ref{c.name != kNone ? c.name : c.ip, c.src, uint32_t(i)});
   }
-  // How many sources send to each destination (pairs are distinct sources).
-  std::unordered_map<uint32_t, uint32_t> hosts;
-  for (const auto& [key, p] : pairs) ++hosts[key.dst];
+  std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {
+    if (a.dst != b.dst) return a.dst < b.dst;
+    if (a.src != b.src) return a.src < b.src;
+    return a.index < b.index;
+  });
 
   std::vector<NetworkFinding> found;
-  for (const auto& [key, p] : pairs) {
-    if (p.out < t_.min_bytes_out) continue;
-    const double ratio = static_cast<double>(p.out) / static_cast<double>(std::max<uint64_t>(1, p.in));
-    if (ratio < t_.min_ratio) continue;
-    const uint32_t users = hosts[key.dst];
-    if (users > t_.max_hosts) continue;
-    const double score = 0.55 + 0.25 * log_part(static_cast<double>(p.out), static_cast<double>(t_.min_bytes_out)) +
-                         0.1 * log_part(ratio, t_.min_ratio) + 0.1 * rarity(users, t_.max_hosts);
-    if (score < t_.min_score) continue;
-    NetworkFinding f;
-    f.analytic = "upload";
-    f.src = join_->str(key.src);
-    f.dst = join_->str(key.dst);
-    f.score = score;
-    f.first_time = p.first;
-    f.last_time = p.last;
-    f.title = fmt::format("Upload: {} to {}, {} out, {} in", f.src, f.dst, bytes_text(p.out), bytes_text(p.in));
-    f.description = fmt::format(
-        "{} sent {} to {} over {} connection{} and received {} ({:.1f} times less); {}. A large one-way transfer "
-        "to a destination few hosts use is how data leaves in bulk; check what the destination is and what was "
-        "sent.",
-        f.src, bytes_text(p.out), f.dst, p.connections, p.connections == 1 ? "" : "s", bytes_text(p.in), ratio,
-        hosts_text(users));
-    f.tags = {"attack.exfiltration", "attack.t1048", "attack.t1041"};
-    f.figures.push_back(figure("bytes_out", p.out));
-    f.figures.push_back(figure("bytes_in", p.in));
-    f.figures.push_back(figure("ratio", ratio, 1));
-    f.figures.push_back(figure("connections", uint64_t(p.connections)));
-    f.figures.push_back(figure("hosts_using_destination", uint64_t(users)));
-    found.push_back(std::move(f));
+  for (size_t d0 = 0; d0 < refs.size();) {
+    size_t d1 = d0;
+    uint32_t users = 0;  // distinct sources sending to this destination
+    for (; d1 < refs.size() && refs[d1].dst == refs[d0].dst; ++d1) users += d1 == d0 || refs[d1].src != refs[d1 - 1].src;
+    for (size_t s0 = d0; s0 < d1;) {
+      const HttpKey key{refs[s0].src, refs[s0].dst};
+      Pair p;
+      for (; s0 < d1 && refs[s0].src == key.src; ++s0) {
+        const auto& c = conns[refs[s0].index];
+        p.out += c.out;
+        p.in += c.in;
+        ++p.connections;
+        p.first = std::min(p.first, c.start);
+        p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * 1e7));
+      }
+      if (p.out < t_.min_bytes_out) continue;
+      const double ratio = static_cast<double>(p.out) / static_cast<double>(std::max<uint64_t>(1, p.in));
+      if (ratio < t_.min_ratio) continue;
+      if (users > t_.max_hosts) continue;
+      const double score = 0.55 + 0.25 * log_part(static_cast<double>(p.out), static_cast<double>(t_.min_bytes_out)) +
+                           0.1 * log_part(ratio, t_.min_ratio) + 0.1 * rarity(users, t_.max_hosts);
+      if (score < t_.min_score) continue;
+      NetworkFinding f;
+      f.analytic = "upload";
+      f.src = join_->str(key.src);
+      f.dst = join_->str(key.dst);
+      f.score = score;
+      f.first_time = p.first;
+      f.last_time = p.last;
+      f.title = fmt::format("Upload: {} to {}, {} out, {} in", f.src, f.dst, bytes_text(p.out), bytes_text(p.in));
+      f.description = fmt::format(
+          "{} sent {} to {} over {} connection{} and received {} ({:.1f} times less); {}. A large one-way transfer "
+          "to a destination few hosts use is how data leaves in bulk; check what the destination is and what was "
+          "sent.",
+          f.src, bytes_text(p.out), f.dst, p.connections, p.connections == 1 ? "" : "s", bytes_text(p.in), ratio,
+          hosts_text(users));
+      f.tags = {"attack.exfiltration", "attack.t1048", "attack.t1041"};
+      f.figures.push_back(figure("bytes_out", p.out));
+      f.figures.push_back(figure("bytes_in", p.in));
+      f.figures.push_back(figure("ratio", ratio, 1));
+      f.figures.push_back(figure("connections", uint64_t(p.connections)));
+      f.figures.push_back(figure("hosts_using_destination", uint64_t(users)));
+      found.push_back(std::move(f));
+    }
+    d0 = d1;
   }
   return found;
 }
