@@ -15,25 +15,15 @@
 #include "detection/network/network_config.hpp"
 #include "event/time.hpp"
 #include "sources/input.hpp"
+#include "network_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace vigil;
+using vigil::test::feed;
 using vigil::test::TempDir;
 using vigil::test::write_file;
 
 namespace {
-
-void feed(DnsTunnelAnalyzer& a, const std::string& path) {
-  Problems p;
-  auto in = open_input(path, 0, p);
-  ASSERT_NE(in, nullptr) << path;
-  ReadContext ctx(FieldMap::builtin());
-  for (size_t u = 0; u < in->unit_count(); ++u) {
-    ctx.arena.reset();
-    in->read_unit(u, ctx, [&](const Event& ev) { a.add(ev); }, p);
-  }
-  for (const Problem& x : p) ADD_FAILURE() << x.to_string();
-}
 
 struct Query {
   double ts;

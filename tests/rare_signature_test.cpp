@@ -17,35 +17,16 @@
 #include "detection/network/network_config.hpp"
 #include "event/time.hpp"
 #include "sources/input.hpp"
+#include "network_test_support.hpp"
 #include "test_support.hpp"
 
 using namespace vigil;
+using vigil::test::feed;
+using vigil::test::feed_dir;
 using vigil::test::TempDir;
 using vigil::test::write_file;
 
 namespace {
-
-void feed(NetworkAnalytic& a, const std::string& path) {
-  Problems p;
-  auto in = open_input(path, 0, p);
-  ASSERT_NE(in, nullptr) << path;
-  ReadContext ctx(FieldMap::builtin());
-  for (size_t u = 0; u < in->unit_count(); ++u) {
-    ctx.arena.reset();
-    in->read_unit(u, ctx, [&](const Event& ev) { a.add(ev); }, p);
-  }
-  for (const Problem& x : p) ADD_FAILURE() << x.to_string();
-}
-
-// Every Zeek log file under a directory, in name order.
-void feed_dir(NetworkAnalytic& a, const std::filesystem::path& dir) {
-  std::vector<std::string> files;
-  for (const auto& e : std::filesystem::recursive_directory_iterator(dir))
-    if (e.is_regular_file() && e.path().filename().string().find(".log") != std::string::npos)
-      files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  for (const std::string& f : files) feed(a, f);
-}
 
 struct Req {
   std::string src, dst, method, host, ua;  // "" host or ua: written as unset "-"; "(empty)" as Zeek's empty marker
