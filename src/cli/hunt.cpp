@@ -347,9 +347,10 @@ int run_hunt(const HuntOptions& o) {
   const ioc::IndicatorIndex indicators(std::move(indicator_list));
   if (!indicators.error().empty())
     fmt::print(stderr, "vigil: warning: indicators: command-line substrings: {}\n", indicators.error());
-  // Indicators or the network analytics alone make a hunt (e.g. `-r` on an
-  // empty folder with --ioc).
-  if (rules->rules().empty() && indicators.empty() && !network_on) {
+  // Indicators alone make a hunt (e.g. `-r` on an empty folder with --ioc);
+  // the network analytics alone do not: no rule at all is more likely a wrong
+  // `-r` than a wish, and on host logs it would quietly find nothing.
+  if (rules->rules().empty() && indicators.empty()) {
     fmt::print(stderr, "vigil: error: no usable rule{} was loaded\n", o.ioc_paths.empty() ? "" : " or indicator");
     return 2;
   }
