@@ -627,3 +627,38 @@ TEST(HtmlReport, HuntWritesAReportOfItsDetections) {
   EXPECT_NE(page.dom.find("Many Failed Logons Then a Successful Logon for the Same Account"), std::string::npos)
       << "correlation detections are in the report like any other";
 }
+
+TEST(HtmlReport, NetworkSectionListsTheFindings) {
+  // `vigil hunt -f html` over Zeek logs: the network section lists the beacon
+  // with its figures, its nav link counts it, and it is a timeline row too.
+  VIGIL_REQUIRE_CORPUS("zeek/rita-proxy");
+  TempDir dir;
+  const fs::path repo = VIGIL_SOURCE_DIR;
+  const std::string report = dir.file("report.html").string();
+  const vigil::test::RunResult r = vigil::test::run_vigil(
+      {"hunt", "--no-cache", "-q", "-r", (repo / "rules").string(), "-f", "html", "-o", report, corpus.string()});
+  ASSERT_EQ(r.status, 0) << r.err;
+  const Page page = open_page(report);
+  expect_rendered_cleanly(page);
+  EXPECT_EQ(text_of(page.dom, "nav-network"), "Network (1)");
+  const size_t at = page.dom.find("<section id=\"network\"");
+  ASSERT_NE(at, std::string::npos);
+  const std::string section = page.dom.substr(at, page.dom.find("</section>", at) - at);
+  EXPECT_EQ(page.dom.find("<section id=\"network\" hidden"), std::string::npos) << "the section is shown";
+  EXPECT_NE(section.find("Beacons (1)"), std::string::npos) << section.substr(0, 2000);
+  EXPECT_NE(section.find("www.honestimnotevil.com"), std::string::npos);
+  EXPECT_NE(section.find("10.136.0.18"), std::string::npos);
+  EXPECT_NE(section.find("connections 397"), std::string::npos) << section.substr(0, 3000);
+  EXPECT_EQ(section.find("No connection came from the internal networks"), std::string::npos);
+  EXPECT_EQ(rows(page.dom), 1u) << "the finding is a detection in the timeline";
+
+  // Internal networks that hold none of the data: the section says why it is empty.
+  const vigil::test::RunResult r2 = vigil::test::run_vigil({"hunt", "--no-cache", "-q", "-r", (repo / "rules").string(),
+                                                            "--internal-networks", "192.0.2.0/24", "-f", "html", "-o",
+                                                            report, corpus.string()});
+  ASSERT_EQ(r2.status, 0) << r2.err;
+  const Page empty = open_page(report);
+  expect_rendered_cleanly(empty);
+  EXPECT_EQ(text_of(empty.dom, "nav-network"), "Network (0)");
+  EXPECT_NE(empty.dom.find("No connection came from the internal networks"), std::string::npos);
+}
