@@ -9,15 +9,6 @@
 
 namespace vigil::net {
 
-uint32_t ConnJoin::intern(std::string_view s) {
-  auto it = string_ids_.find(s);
-  if (it != string_ids_.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  string_ids_.emplace(std::string(s), id);
-  return id;
-}
-
 bool ConnJoin::add(const Event& ev, std::string_view path) {
   const bool is_conn = path == "conn", is_open = path == "open_conn", is_http = path == "http",
              is_ssl = path == "ssl";

@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "event/event.hpp"
-#include "event/text.hpp"
+#include "detection/network/net_fields.hpp"
 
 namespace vigil::net {
 
@@ -55,7 +55,7 @@ class ConnJoin {
   // True when the event was a Zeek conn, open_conn, http or ssl record with a uid.
   bool add(const Event& ev, std::string_view path);
 
-  uint32_t intern(std::string_view s);
+  uint32_t intern(std::string_view s) { return strings_.intern(s); }
   const std::string& str(uint32_t id) const { return strings_[id]; }
   // One entry per uid, joined (sorted by uid hash). Connections only named by
   // http/ssl records come too, with usable() false.
@@ -70,8 +70,7 @@ class ConnJoin {
   };
   void join() const;
 
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> string_ids_;
+  StringTable strings_;
   // Appended while streaming; join() sorts, merges and keeps one per uid.
   mutable std::deque<Conn> conns_;
   mutable std::deque<Name> names_;

@@ -144,15 +144,6 @@ DnsTunnelAnalyzer::DnsTunnelAnalyzer(const DnsTunnelThresholds& t, const Network
 
 DnsTunnelAnalyzer::~DnsTunnelAnalyzer() = default;
 
-uint32_t DnsTunnelAnalyzer::intern(std::string_view s) {
-  auto it = string_ids_.find(std::string(s));
-  if (it != string_ids_.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  string_ids_.emplace(std::string(s), id);
-  return id;
-}
-
 std::string DnsTunnelAnalyzer::registered_domain(std::string_view name) const {
   const size_t dot = name.rfind('.');
   if (dot == std::string_view::npos || dot + 1 == name.size()) return {};

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "detection/network/analytic.hpp"
+#include "detection/network/net_fields.hpp"
 #include "detection/network/scope.hpp"
 
 struct psl_ctx_st;
@@ -115,7 +116,7 @@ class DnsTunnelAnalyzer : public NetworkAnalytic {
     uint64_t first = 0, last = 0;
   };
 
-  uint32_t intern(std::string_view s);
+  uint32_t intern(std::string_view s) { return strings_.intern(s); }
   void add_query(std::string_view src, std::string_view query, std::string_view qtype, bool nxdomain,
                  uint64_t when);
 
@@ -123,8 +124,7 @@ class DnsTunnelAnalyzer : public NetworkAnalytic {
   const NetworkScope& scope_;
   const psl_ctx_st* psl_ = nullptr;  // shared by every analyzer, loaded once, never freed
   std::string psl_source_;
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t> string_ids_;
+  net::StringTable strings_;
   std::unordered_map<uint32_t, Domain> domains_;  // by registered domain id
   std::unordered_map<uint32_t, Host> hosts_;      // by source id
   uint64_t used_ = 0;

@@ -74,4 +74,13 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+uint32_t StringTable::intern(std::string_view s) {
+  auto it = ids_.find(s);
+  if (it != ids_.end()) return it->second;
+  const uint32_t id = static_cast<uint32_t>(strings_.size());
+  strings_.emplace_back(s);
+  ids_.emplace(std::string(s), id);
+  return id;
+}
+
 }  // namespace vigil::net

@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
+#include "event/text.hpp"
 #include "event/value.hpp"
 
 namespace vigil::net {
@@ -24,5 +27,18 @@ bool is_multicast(std::string_view ip);
 std::string lower(std::string_view s);
 // Clamps a count to 32 bits (compact per-connection state).
 inline uint32_t clamp32(uint64_t x) { return x > 0xFFFFFFFFull ? 0xFFFFFFFFu : static_cast<uint32_t>(x); }
+
+// Strings stored once, named by a dense 32-bit id: the analytics keep ids, not
+// text, in their per-pair state.
+class StringTable {
+ public:
+  uint32_t intern(std::string_view s);
+  const std::string& operator[](uint32_t id) const { return strings_[id]; }
+  size_t size() const { return strings_.size(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::unordered_map<std::string, uint32_t, TextHash, std::equal_to<>> ids_;
+};
 
 }  // namespace vigil::net

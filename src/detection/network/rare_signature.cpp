@@ -104,15 +104,6 @@ bool RareSignatureAnalyzer::odd_user_agent(std::string_view ua) {
   return false;
 }
 
-uint32_t RareSignatureAnalyzer::intern(std::string_view s) {
-  auto it = string_ids_.find(std::string(s));
-  if (it != string_ids_.end()) return it->second;
-  const uint32_t id = static_cast<uint32_t>(strings_.size());
-  strings_.emplace_back(s);
-  string_ids_.emplace(std::string(s), id);
-  return id;
-}
-
 void RareSignatureAnalyzer::add(const Event& ev) {
   const Value* path = ev.get("_path");
   if (!path) return;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "detection/network/analytic.hpp"
+#include "detection/network/net_fields.hpp"
 #include "detection/network/scope.hpp"
 
 namespace vigil {
@@ -76,7 +77,7 @@ class RareSignatureAnalyzer : public NetworkAnalytic {
   };
   static constexpr size_t kMaxAgents = 4;
 
-  uint32_t intern(std::string_view s);
+  uint32_t intern(std::string_view s) { return strings_.intern(s); }
   void note(std::unordered_map<uint32_t, Signature>& sigs, uint32_t sig, uint32_t host, uint32_t dst, uint64_t time);
   void add_http(const Event& ev, std::string_view src, std::string_view ip);
   void add_ssl(const Event& ev, std::string_view src, std::string_view ip);
@@ -85,8 +86,7 @@ class RareSignatureAnalyzer : public NetworkAnalytic {
 
   RareSignatureThresholds t_;
   NetworkScope scope_;
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, uint32_t> string_ids_;
+  net::StringTable strings_;
   std::unordered_map<uint32_t, Signature> agents_;        // by user agent
   std::unordered_map<uint32_t, Signature> fingerprints_;  // by "ja3:<hash>" / "ja4:<fingerprint>"
   std::unordered_set<uint32_t> http_hosts_;               // internal hosts that sent a user agent
