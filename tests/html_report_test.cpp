@@ -630,7 +630,8 @@ TEST(HtmlReport, HuntWritesAReportOfItsDetections) {
 
 TEST(HtmlReport, NetworkSectionListsTheFindings) {
   // `vigil hunt -f html` over Zeek logs: the network section lists the beacon
-  // with its figures, its nav link counts it, and it is a timeline row too.
+  // and the odd user agent with their figures, the nav link counts them, and
+  // they are timeline rows too.
   VIGIL_REQUIRE_CORPUS("zeek/rita-proxy");
   TempDir dir;
   const fs::path repo = VIGIL_SOURCE_DIR;
@@ -640,7 +641,7 @@ TEST(HtmlReport, NetworkSectionListsTheFindings) {
   ASSERT_EQ(r.status, 0) << r.err;
   const Page page = open_page(report);
   expect_rendered_cleanly(page);
-  EXPECT_EQ(text_of(page.dom, "nav-network"), "Network (1)");
+  EXPECT_EQ(text_of(page.dom, "nav-network"), "Network (2)");
   const size_t at = page.dom.find("<section id=\"network\"");
   ASSERT_NE(at, std::string::npos);
   const std::string section = page.dom.substr(at, page.dom.find("</section>", at) - at);
@@ -649,8 +650,10 @@ TEST(HtmlReport, NetworkSectionListsTheFindings) {
   EXPECT_NE(section.find("www.honestimnotevil.com"), std::string::npos);
   EXPECT_NE(section.find("10.136.0.18"), std::string::npos);
   EXPECT_NE(section.find("connections 397"), std::string::npos) << section.substr(0, 3000);
+  EXPECT_NE(section.find("Rare user agents (1)"), std::string::npos);
+  EXPECT_NE(section.find("Modzilla/-2.0 (Atari 7800)"), std::string::npos);
   EXPECT_EQ(section.find("No connection came from the internal networks"), std::string::npos);
-  EXPECT_EQ(rows(page.dom), 1u) << "the finding is a detection in the timeline";
+  EXPECT_EQ(rows(page.dom), 2u) << "each finding is a detection in the timeline";
 
   // Internal networks that hold none of the data: the section says why it is empty.
   const vigil::test::RunResult r2 = vigil::test::run_vigil({"hunt", "--no-cache", "-q", "-r", (repo / "rules").string(),
