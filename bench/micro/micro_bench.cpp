@@ -15,6 +15,7 @@
 #include <hs/hs.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -278,7 +279,8 @@ void BM_EventViewReset(benchmark::State& state) {
 BENCHMARK(BM_EventViewReset);
 
 // What Matcher::match does before evaluating any rule: the view, then one scan
-// of each value with its field's literal database and with the keyword database.
+// of each value with its field's databases in each of the event's groups (the
+// candidate lists of its channel and EventID), and with their keyword databases.
 void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
   std::string error;
   const vigil::Event* ev = process_creation_event(&error);
@@ -307,6 +309,18 @@ void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
   auto scan = [&](const hs_database_t* db, std::string_view text) {
     if (db && scratch) hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, on_match, &hits);
   };
+  // The event's groups, as Matcher::match finds them.
+  std::string channel;
+  if (const vigil::Value* ch = ev->get("Channel")) vigil::append_text(channel, *ch);
+  for (char& c : channel) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  uint64_t eid = 0;
+  const vigil::Value* e = ev->get("EventID");
+  const bool has_eid = e && e->type == vigil::ValueType::UInt;
+  if (has_eid) eid = e->u;
+  const std::vector<uint32_t>* lists[4];
+  const int n_lists = rs->candidate_lists(channel, !channel.empty(), static_cast<uint32_t>(eid), has_eid, lists);
+  std::vector<uint32_t> groups;
+  for (int l = 0; l < n_lists; ++l) groups.push_back(rs->list_info(lists[l]).group);
   size_t scanned = 0;
   for (auto _ : state) {
     ++hits.now;
@@ -314,11 +328,12 @@ void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
     view.reset(*ev);
     const auto& names = view.field_names();
     for (size_t i = 0; i < names.size(); ++i) {
-      const hs_database_t* db = pf.db_for(names[i]);
-      if (!db && !pf.keyword_db()) continue;
       view.for_each_slot_of(i, [&](vigil::sigma::EventView::Slot& s) {
-        scan(db, s.text);
-        scan(pf.keyword_db(), s.text);
+        for (uint32_t g : groups) {
+          scan(pf.db_for(g, names[i]), s.text);
+          scan(pf.regex_db_for(g, names[i]), s.text);
+          scan(pf.keyword_db(g), s.text);
+        }
         ++scanned;
       });
     }

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
+#include <tuple>
 
 namespace vigil::sigma {
 namespace {
@@ -115,25 +117,28 @@ std::vector<std::string> regex_literals(const Pattern& p) {
 Prefilter::~Prefilter() { free_databases(); }
 
 void Prefilter::free_databases() {
-  if (!db_block_) {
-    for (auto& [f, db] : by_field_) hs_free_database(db);
-    for (auto& [f, db] : regex_by_field_) hs_free_database(db);
-    if (keyword_) hs_free_database(keyword_);
-  }
+  if (!db_block_)
+    for (auto& [key, db] : dbs_) hs_free_database(db);
   db_block_.reset();
-  by_field_.clear();
-  regex_by_field_.clear();
-  keyword_ = nullptr;
+  dbs_.clear();
 }
 
-void Prefilter::build(std::vector<Atom>& atoms) {
+void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms) {
   free_databases();
 
-  // Identical expressions (same field, text, case rule) share one id.
-  std::map<NameId, Group> groups, regex_groups;
+  // What each atom puts in the databases of the groups that use it: identical
+  // expressions (same field, text, case rule) share one id everywhere.
+  struct Entry {
+    std::string expression;
+    unsigned flags;
+    uint32_t id;
+    bool regex;
+  };
+  std::vector<std::vector<Entry>> entries(atoms.size());
   std::map<std::tuple<NameId, std::string, bool>, uint32_t> ids;
   uint32_t next = 0;
-  for (Atom& a : atoms) {
+  for (size_t ai = 0; ai < atoms.size(); ++ai) {
+    Atom& a = atoms[ai];
     for (Pattern& p : a.patterns) {
       p.prefilter = kNoPrefilter;
       p.prefilter_exact = false;
@@ -141,23 +146,16 @@ void Prefilter::build(std::vector<Atom>& atoms) {
       if (e.empty()) continue;
       const auto key = std::make_tuple(a.field, e, p.cased);
       auto it = ids.find(key);
-      if (it == ids.end()) {
-        it = ids.emplace(key, next++).first;
-        if (a.field != kNoName && by_equality(p)) {  // in the equality table, not scanned
-          p.prefilter = it->second;
-          continue;
-        }
-        Group& g = groups[a.field];
-        g.expressions.push_back(e);
-        g.flags.push_back(HS_FLAG_SINGLEMATCH | (p.cased ? 0u : HS_FLAG_CASELESS));
-        g.ids.push_back(it->second);
-      }
+      if (it == ids.end()) it = ids.emplace(key, next++).first;
       p.prefilter = it->second;
+      if (a.field != kNoName && by_equality(p)) continue;  // in the equality table, not scanned
+      entries[ai].push_back({e, HS_FLAG_SINGLEMATCH | (p.cased ? 0u : HS_FLAG_CASELESS), it->second, false});
     }
   }
   // Regular expressions: one id each, entered under every literal that may stand
   // for it.
-  for (Atom& a : atoms) {
+  for (size_t ai = 0; ai < atoms.size(); ++ai) {
+    Atom& a = atoms[ai];
     if (a.field == kNoName) continue;
     for (Pattern& p : a.patterns) {
       if (p.kind != Pattern::Kind::Regex) continue;
@@ -171,42 +169,39 @@ void Prefilter::build(std::vector<Atom>& atoms) {
       // RE2 confirms.
       if (compiles(p.text, flags)) {
         p.prefilter_exact = true;
-        Group& g = regex_groups[a.field];
-        g.regex = true;
-        g.expressions.push_back(p.text);
-        g.flags.push_back(flags);
-        g.ids.push_back(p.prefilter);
+        entries[ai].push_back({p.text, flags, p.prefilter, true});
         continue;
       }
       const auto literals = regex_literals(p);
       if (literals.empty()) {
-        Group& g = regex_groups[a.field];
-        g.regex = true;
-        g.expressions.push_back(p.text);
-        g.flags.push_back(flags | HS_FLAG_PREFILTER);
-        g.ids.push_back(p.prefilter);
+        entries[ai].push_back({p.text, flags | HS_FLAG_PREFILTER, p.prefilter, true});
         continue;
       }
-      Group& g = groups[a.field];
-      for (const auto& lit : literals) {
-        g.expressions.push_back(lit);
-        g.flags.push_back(HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS);
-        g.ids.push_back(p.prefilter);
-      }
+      for (const auto& lit : literals)
+        entries[ai].push_back({lit, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS, p.prefilter, false});
     }
   }
   id_count_ = next;
+
+  // Each group's databases: the entries of its atoms, by field.
   std::vector<unsigned> dropped;
-  for (auto& [field, g] : groups) {
-    hs_database_t* db = compile(g, dropped);
-    if (!db) continue;
-    if (field == kNoName)
-      keyword_ = db;
-    else
-      by_field_[field] = db;
+  for (uint32_t g = 0; g < group_atoms.size(); ++g) {
+    std::map<std::pair<NameId, bool>, Group> groups;
+    std::set<std::tuple<NameId, bool, uint32_t, std::string>> seen;
+    for (uint32_t ai : group_atoms[g]) {
+      if (ai >= atoms.size()) continue;
+      for (const Entry& e : entries[ai]) {
+        if (!seen.emplace(atoms[ai].field, e.regex, e.id, e.expression).second) continue;
+        Group& grp = groups[{atoms[ai].field, e.regex}];
+        grp.regex = e.regex;
+        grp.expressions.push_back(e.expression);
+        grp.flags.push_back(e.flags);
+        grp.ids.push_back(e.id);
+      }
+    }
+    for (auto& [key, grp] : groups)
+      if (hs_database_t* db = compile(grp, dropped)) dbs_[DbKey{g, key.first, key.second}] = db;
   }
-  for (auto& [field, g] : regex_groups)
-    if (hs_database_t* db = compile(g, dropped)) regex_by_field_[field] = db;
   if (!dropped.empty()) {
     // Patterns vectorscan would not take are matched without the prefilter.
     std::vector<bool> gone(next, false);
@@ -236,21 +231,19 @@ void Prefilter::index(const std::vector<Atom>& atoms) {
   }
   db_index_.clear();
   regex_db_index_.clear();
-  for (const auto& [field, db] : by_field_) {
-    if (field >= db_index_.size()) db_index_.resize(field + 1, nullptr);
-    db_index_[field] = db;
-  }
-  for (const auto& [field, db] : regex_by_field_) {
-    if (field >= regex_db_index_.size()) regex_db_index_.resize(field + 1, nullptr);
-    regex_db_index_[field] = db;
+  for (const auto& [key, db] : dbs_) {
+    const auto& [group, field, regex] = key;
+    auto& index = regex ? regex_db_index_ : db_index_;
+    if (group >= index.size()) index.resize(group + 1);
+    const size_t i = slot(field);
+    if (i >= index[group].size()) index[group].resize(i + 1, nullptr);
+    index[group][i] = db;
   }
 }
 
 hs_scratch_t* Prefilter::new_scratch() const {
   hs_scratch_t* s = nullptr;
-  for (const auto& [f, db] : by_field_) hs_alloc_scratch(db, &s);
-  for (const auto& [f, db] : regex_by_field_) hs_alloc_scratch(db, &s);
-  if (keyword_) hs_alloc_scratch(keyword_, &s);
+  for (const auto& [key, db] : dbs_) hs_alloc_scratch(db, &s);
   return s;
 }
 

@@ -1,9 +1,14 @@
-// The multi-pattern prefilter: for each field, one vectorscan literal database
-// holds a literal of every string pattern of every atom on that field, across
-// all rules. One scan of a value says which patterns may match it; only those
-// are confirmed by the exact matcher, and only rules with a possible hit are
-// evaluated. This is what keeps the cost per event nearly flat as the rule
-// count grows.
+// The multi-pattern prefilter: for each log-source group (a candidate list of
+// the channel/EventID index: the rules that can apply to one kind of event)
+// and field, one vectorscan literal database holds a literal of every string
+// pattern of every atom on that field of the group's rules. One scan of a
+// value per group the event belongs to says which patterns may match it; only
+// those are confirmed by the exact matcher, and only rules with a possible hit
+// are evaluated. This is what keeps the cost per event nearly flat as the rule
+// count grows, and an event never scans the literals of rules that cannot
+// apply to it (a Sysmon image load does not scan `Image` against the
+// process-creation rules). Pattern ids are global: a literal shared by several
+// groups has one id.
 //
 // Regular expressions take part too. Those vectorscan can run exactly go into
 // a regex database of their field, and its answer is final: all of a field's
@@ -16,7 +21,9 @@
 #include <hs/hs.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <tuple>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,17 +41,16 @@ class Prefilter {
   Prefilter& operator=(const Prefilter&) = delete;
 
   // Gives every prefilterable string pattern in `atoms` an id (Pattern::prefilter)
-  // and compiles the databases. Patterns vectorscan cannot take stay unfiltered.
-  void build(std::vector<Atom>& atoms);
+  // and compiles the databases of each group: `group_atoms[g]` lists the atoms
+  // of group g's rules. Patterns vectorscan cannot take stay unfiltered.
+  void build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms);
 
   size_t id_count() const { return id_count_; }
-  // Database for a field, or nullptr; keyword atoms (no field) use keyword_db().
-  const hs_database_t* db_for(NameId field) const { return field < db_index_.size() ? db_index_[field] : nullptr; }
-  const hs_database_t* keyword_db() const { return keyword_; }
-  // The prefilter-mode regex database of a field, or nullptr.
-  const hs_database_t* regex_db_for(NameId field) const {
-    return field < regex_db_index_.size() ? regex_db_index_[field] : nullptr;
-  }
+  // Literal database of a group's field, or nullptr; keyword atoms (no field) use keyword_db().
+  const hs_database_t* db_for(uint32_t group, NameId field) const { return at(db_index_, group, field); }
+  const hs_database_t* keyword_db(uint32_t group) const { return at(db_index_, group, kNoName); }
+  // The regex database of a group's field (exact or prefilter mode), or nullptr.
+  const hs_database_t* regex_db_for(uint32_t group, NameId field) const { return at(regex_db_index_, group, field); }
   // Case-insensitive whole-value patterns of a field (EventID: 4688, LogonType: 3,
   // OriginalFileName: ...) need no scan: a hash lookup of the lower-case value
   // gives their ids. nullptr when the field has none.
@@ -62,12 +68,20 @@ class Prefilter {
 
  private:
   friend struct RuleCache;
+  // (group, field, regex) of a database; field kNoName: the group's keywords.
+  using DbKey = std::tuple<uint32_t, NameId, bool>;
+  // Index slot of a field: 0 is keywords (kNoName), fields from 1.
+  static size_t slot(NameId field) { return field == kNoName ? 0 : size_t(field) + 1; }
+  static const hs_database_t* at(const std::vector<std::vector<const hs_database_t*>>& index, uint32_t group,
+                                 NameId field) {
+    if (group >= index.size()) return nullptr;
+    const size_t i = slot(field);
+    return i < index[group].size() ? index[group][i] : nullptr;
+  }
   void free_databases();
-  std::unordered_map<NameId, hs_database_t*> by_field_;
-  std::unordered_map<NameId, hs_database_t*> regex_by_field_;
-  std::vector<const hs_database_t*> db_index_, regex_db_index_;  // NameId -> database
-  std::vector<std::unique_ptr<EqualsTable>> equals_index_;       // NameId -> table
-  hs_database_t* keyword_ = nullptr;
+  std::map<DbKey, hs_database_t*> dbs_;
+  std::vector<std::vector<const hs_database_t*>> db_index_, regex_db_index_;  // group -> slot -> database
+  std::vector<std::unique_ptr<EqualsTable>> equals_index_;                    // NameId -> table
   size_t id_count_ = 0;
   // Set when the databases were deserialised into one block (a cache load):
   // they live in it and are not freed one by one.

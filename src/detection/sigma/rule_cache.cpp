@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 11;
+constexpr uint32_t kFormat = 12;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -254,8 +254,9 @@ void write_db(Writer& w, const hs_database_t* db) {
 }
 
 struct SerialisedDb {
-  enum Kind { Field, Keyword, Regex } kind;
+  uint32_t group;          // the candidate list's number
   std::string_view field;  // interned by the caller, in order (ids must not depend on threads)
+  bool regex;
   std::string_view bytes;  // empty: no database
 };
 
@@ -453,15 +454,12 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   }
   w.u64(rs.prefilter_.id_count_);
   const uint64_t dbs_at = w.buf().size();
-  w.u32(static_cast<uint32_t>(rs.prefilter_.by_field_.size()));
-  for (const auto& [field, db] : rs.prefilter_.by_field_) {
+  w.u32(static_cast<uint32_t>(rs.prefilter_.dbs_.size()));
+  for (const auto& [key, db] : rs.prefilter_.dbs_) {
+    const auto& [group, field, regex] = key;
+    w.u32(group);
     w.name(field);
-    write_db(w, db);
-  }
-  write_db(w, rs.prefilter_.keyword_);
-  w.u32(static_cast<uint32_t>(rs.prefilter_.regex_by_field_.size()));
-  for (const auto& [field, db] : rs.prefilter_.regex_by_field_) {
-    w.name(field);
+    w.u8(regex ? 1 : 0);
     write_db(w, db);
   }
 
@@ -545,16 +543,13 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     if (!rr.ok() || !rr.at_end()) return;
     // The databases: located first, then deserialised together into one block.
     Reader dr(payload + dbs_at, len - dbs_at);
-    const uint32_t field_dbs = dr.count(8);
-    for (uint32_t k = 0; k < field_dbs && dr.ok(); ++k) {
+    const uint32_t db_count = dr.count(13);
+    for (uint32_t k = 0; k < db_count && dr.ok(); ++k) {
+      const uint32_t group = dr.u32();
       const std::string_view field = dr.view();
-      dbs.push_back({SerialisedDb::Field, field, dr.view()});
-    }
-    dbs.push_back({SerialisedDb::Keyword, {}, dr.view()});
-    const uint32_t regex_dbs = dr.count(8);
-    for (uint32_t k = 0; k < regex_dbs && dr.ok(); ++k) {
-      const std::string_view field = dr.view();
-      dbs.push_back({SerialisedDb::Regex, field, dr.view()});
+      const uint8_t regex = dr.u8();
+      if (regex > 1) dr.fail();
+      dbs.push_back({group, field, regex == 1, dr.view()});
     }
     if (!dr.ok() || !dr.at_end()) return;
     side_ok = deserialise_dbs(dbs, fresh.prefilter_.db_block_, loaded);
@@ -685,13 +680,11 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   if (helper.joinable()) helper.join();
   if (!side_ok) return false;
   auto field_name = [](std::string_view s) { return s == "\x01" ? kNoName : intern(s); };
+  const size_t groups = fresh.candidate_groups().size();
   for (size_t k = 0; k < dbs.size(); ++k) {
     if (!loaded[k]) continue;
-    switch (dbs[k].kind) {
-      case SerialisedDb::Field: fresh.prefilter_.by_field_[field_name(dbs[k].field)] = loaded[k]; break;
-      case SerialisedDb::Keyword: fresh.prefilter_.keyword_ = loaded[k]; break;
-      case SerialisedDb::Regex: fresh.prefilter_.regex_by_field_[field_name(dbs[k].field)] = loaded[k]; break;
-    }
+    if (dbs[k].group >= groups) return false;  // a database of no list: not this rule set's
+    fresh.prefilter_.dbs_[Prefilter::DbKey{dbs[k].group, field_name(dbs[k].field), dbs[k].regex}] = loaded[k];
   }
 
   // Everything checked: take it.
@@ -708,9 +701,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.correlations_ = std::move(fresh.correlations_);
   rs.correlation_rules_ = std::move(fresh.correlation_rules_);
   rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);
-  std::swap(rs.prefilter_.by_field_, fresh.prefilter_.by_field_);
-  std::swap(rs.prefilter_.keyword_, fresh.prefilter_.keyword_);
-  std::swap(rs.prefilter_.regex_by_field_, fresh.prefilter_.regex_by_field_);
+  std::swap(rs.prefilter_.dbs_, fresh.prefilter_.dbs_);
   std::swap(rs.prefilter_.db_block_, fresh.prefilter_.db_block_);
   rs.prefilter_.index(rs.atoms_);
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;

@@ -411,8 +411,38 @@ std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, con
 
 }  // namespace
 
+std::vector<const std::vector<uint32_t>*> RuleSet::candidate_groups() const {
+  std::vector<const std::vector<uint32_t>*> out{&non_windows_, &any_windows_, &provider_only_};
+  std::vector<const std::string*> products;
+  for (const auto& [key, list] : by_product_service_) products.push_back(&key);
+  std::sort(products.begin(), products.end(), [](auto a, auto b) { return *a < *b; });
+  for (const std::string* k : products) out.push_back(&by_product_service_.at(*k));
+  std::vector<const std::string*> channels;
+  for (const auto& [key, idx] : by_channel_) channels.push_back(&key);
+  std::sort(channels.begin(), channels.end(), [](auto a, auto b) { return *a < *b; });
+  for (const std::string* c : channels) {
+    const ChannelIndex& idx = by_channel_.at(*c);
+    out.push_back(&idx.any_event_id);
+    std::vector<uint32_t> ids;
+    for (const auto& [id, list] : idx.by_event_id) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (uint32_t id : ids) out.push_back(&idx.by_event_id.at(id));
+  }
+  return out;
+}
+
 void RuleSet::finalize() {
-  prefilter_.build(atoms_);
+  // The atoms of each candidate list's rules: its prefilter group.
+  const auto lists = candidate_groups();
+  std::vector<std::vector<uint32_t>> group_atoms(lists.size());
+  for (size_t g = 0; g < lists.size(); ++g) {
+    for (uint32_t v : *lists[g])
+      for (const Expr& e : variants_[v].program.nodes)
+        if (e.op == Expr::Op::Atom) group_atoms[g].push_back(e.a);
+    std::sort(group_atoms[g].begin(), group_atoms[g].end());
+    group_atoms[g].erase(std::unique(group_atoms[g].begin(), group_atoms[g].end()), group_atoms[g].end());
+  }
+  prefilter_.build(atoms_, group_atoms);
   build_trigger_index();
 }
 
@@ -472,13 +502,10 @@ void RuleSet::derive_trigger_lists() {
     info.fields.erase(std::unique(info.fields.begin(), info.fields.end()), info.fields.end());
     list_info_[&list] = std::move(info);
   };
-  describe(non_windows_);
-  for (const auto& [key, list] : by_product_service_) describe(list);
-  describe(any_windows_);
-  describe(provider_only_);
-  for (const auto& [ch, idx] : by_channel_) {
-    describe(idx.any_event_id);
-    for (const auto& [id, list] : idx.by_event_id) describe(list);
+  const auto lists = candidate_groups();
+  for (size_t g = 0; g < lists.size(); ++g) {
+    describe(*lists[g]);
+    list_info_[lists[g]].group = static_cast<uint32_t>(g);
   }
 }
 
@@ -918,17 +945,19 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   };
   hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
-  const hs_database_t* kw_db = keywords ? pf.keyword_db() : nullptr;
   const auto& names = view_.field_names();
+  const hs_database_t* dbs[8];
   for (size_t i = 0; i < names.size(); ++i) {
-    const hs_database_t* db = pf.db_for(names[i]);
-    const hs_database_t* re_db = pf.regex_db_for(names[i]);
-    const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
-    if ((db || re_db || eq) && !wanted(names[i])) {
-      db = re_db = nullptr;
-      eq = nullptr;
+    // The databases of this field in the event's groups (only groups whose
+    // rules look at the field have one), and the field's equality table.
+    int n_dbs = 0;
+    for (int l = 0; l < n_lists; ++l) {
+      if (const hs_database_t* d = pf.db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
+      if (const hs_database_t* d = pf.regex_db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
     }
-    if (!db && !re_db && !eq) continue;
+    const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
+    if (eq && !wanted(names[i])) eq = nullptr;
+    if (!n_dbs && !eq) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
       if (eq && !s.null) {
         auto it = eq->ids.find(view_.lower_of(s));
@@ -939,19 +968,26 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
               hit_list_.push_back(id);
             }
       }
-      scan(db, s.text);
-      scan(re_db, s.text);
+      for (int k = 0; k < n_dbs; ++k) scan(dbs[k], s.text);
     });
   }
   // Keywords may be anywhere: one scan over all the values at once (a literal
   // straddling two values is a false lead the exact matcher then dismisses).
-  if (kw_db) {
-    all_values_.clear();
-    for (const auto& s : view_.slots()) {
-      all_values_.append(s.text);
-      all_values_ += '\n';
+  if (keywords) {
+    bool joined = false;
+    for (int l = 0; l < n_lists; ++l) {
+      const hs_database_t* kw_db = pf.keyword_db(infos[l]->group);
+      if (!kw_db) continue;
+      if (!joined) {
+        all_values_.clear();
+        for (const auto& s : view_.slots()) {
+          all_values_.append(s.text);
+          all_values_ += '\n';
+        }
+        joined = true;
+      }
+      scan(kw_db, all_values_);
     }
-    scan(kw_db, all_values_);
   }
   view_.set_prefilter_hits(hit_gen_.data(), gen_);
   provider_done_ = false;

@@ -106,6 +106,7 @@ class RuleSet {
   struct ListInfo {
     std::vector<NameId> fields;
     bool keywords = false;
+    uint32_t group = 0xFFFFFFFFu;  // the list's number: its prefilter databases (none when unknown)
   };
   const ListInfo& list_info(const std::vector<uint32_t>* list) const {
     static const ListInfo kEmpty;
@@ -133,6 +134,9 @@ class RuleSet {
   void finalize();
   void build_trigger_index();
   void derive_trigger_lists();
+  // Every candidate list, in a fixed order (the same for a built and a cached
+  // set): a list's place is its prefilter group.
+  std::vector<const std::vector<uint32_t>*> candidate_groups() const;
 
   friend struct RuleCache;
 
