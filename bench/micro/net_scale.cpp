@@ -5,10 +5,14 @@
 // table: time, connections per second, and peak anonymous memory (the
 // analytics' state; the input files' page cache is not counted).
 //
-//   ninja -C build net_scale && build/bench/micro/net_scale [--quick] [--connections N]
+//   ninja -C build net_scale && build/bench/micro/net_scale [--quick] [--connections N] [--keep DIR]
+//
+// --keep DIR writes the logs there and leaves them, to hunt them end to end
+// (`/usr/bin/time -v build/vigil hunt DIR`).
 //
 // Target (network analytics issue): 10 million connections in under 2 GB.
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -112,19 +116,25 @@ Files generate(const fs::path& dir, uint64_t n, uint32_t seed) {
 
 int main(int argc, char** argv) {
   std::vector<uint64_t> sizes = {1'000'000, 10'000'000};
+  std::string keep;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--quick")) sizes = {100'000};
     else if (!std::strcmp(argv[i], "--connections") && i + 1 < argc) sizes = {std::strtoull(argv[++i], nullptr, 10)};
+    else if (!std::strcmp(argv[i], "--keep") && i + 1 < argc) keep = argv[++i];
     else {
-      std::fprintf(stderr, "usage: net_scale [--quick] [--connections N]\n");
+      std::fprintf(stderr, "usage: net_scale [--quick] [--connections N] [--keep DIR]\n");
       return 2;
     }
+  }
+  if (!keep.empty() && sizes.size() != 1) {
+    std::fprintf(stderr, "net_scale: --keep needs one size (--connections N or --quick)\n");
+    return 2;
   }
   const NetworkConfig config = NetworkConfig::builtin();
   std::printf("| connections | input | read + analyse | connections/s | findings | peak anonymous RSS |\n");
   std::printf("|---:|---:|---:|---:|---:|---:|\n");
   for (uint64_t n : sizes) {
-    const fs::path dir = fs::temp_directory_path() / ("vigil-net-scale-" + std::to_string(::getpid()));
+    const fs::path dir = !keep.empty() ? fs::path(keep) : fs::temp_directory_path() / ("vigil-net-scale-" + std::to_string(::getpid()));
     fs::create_directories(dir);
     const Files files = generate(dir, n, 42);
     const double base_mb = anon_rss_mb();
@@ -163,7 +173,7 @@ int main(int argc, char** argv) {
     std::printf("| %llu | %.0f MB | %.2f s | %.0f | %zu%s | %.0f MB |\n", static_cast<unsigned long long>(n),
                 double(files.bytes) / 1e6, secs, double(n) / secs, findings, by.c_str(), peak_mb - base_mb);
     std::fflush(stdout);
-    fs::remove_all(dir);
+    if (keep.empty()) fs::remove_all(dir);
   }
   return 0;
 }

@@ -22,9 +22,9 @@
 #include "detection/ioc/matcher.hpp"
 #include "detection/network/analytics.hpp"
 #include "detection/network/network_detection.hpp"
-#include "event/event_list.hpp"
 #include "detection/sigma/condition.hpp"
 #include "detection/stories.hpp"
+#include "event/event_list.hpp"
 #include "event/text.hpp"
 #include "event/time.hpp"
 #include "sinks/dedup.hpp"
@@ -289,8 +289,6 @@ uint64_t now_filetime() {
          uint64_t(kFiletimeUnixEpoch);
 }
 
-}  // namespace
-
 // The network analytics' settings: the file given (or the built-in one), then
 // the command line's internal networks and known-good destinations.
 bool load_network_config(const HuntOptions& o, NetworkConfig& config) {
@@ -313,6 +311,8 @@ bool load_network_config(const HuntOptions& o, NetworkConfig& config) {
   if (o.beacon_min_score >= 0) config.beacon.min_score = o.beacon_min_score;
   return true;
 }
+
+}  // namespace
 
 int run_hunt(const HuntOptions& o) {
   const auto start = std::chrono::steady_clock::now();
