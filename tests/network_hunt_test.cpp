@@ -17,6 +17,7 @@
 #include "detection/network/scope.hpp"
 #include "event/event_list.hpp"
 #include "event/names.hpp"
+#include "event/value.hpp"
 #include "sources/input.hpp"
 #include "test_support.hpp"
 
@@ -199,27 +200,49 @@ TEST(NetworkConfig, FileOverridesDefaultsAndBadValuesNameTheirKey) {
 TEST(EventList, CopiesOutliveTheReadersArena) {
   TempDir dir;
   write_file(dir.file("e.jsonl"),
-             R"({"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","SourceIp":"10.2.0.4","Tags":["a","bb"]})"
+             R"({"EventID":3,"Channel":"Microsoft-Windows-Sysmon/Operational","SourceIp":"10.2.0.4","Tags":["a","bb"],)"
+             R"("Port":443,"Ratio":0.5,"Ok":true,"None":null})"
              "\n"
              R"({"EventID":22,"Channel":"Microsoft-Windows-Sysmon/Operational","QueryName":"x.example"})"
              "\n");
   EventList list;
+  std::vector<std::string> direct;  // each event as the reader gave it, rendered
   Problems p;
-  auto in = open_input(dir.file("e.jsonl").string(), 0, p);
+  auto in = open_input(dir.file("e.jsonl").string(), 7, p);
   ASSERT_NE(in, nullptr);
+  auto render = [](const Event& ev) {
+    std::string s = std::to_string(ev.time) + "/" + std::to_string(ev.record_id) + "/" + std::to_string(ev.source) + ":";
+    for (const Field& f : ev.fields) {
+      s += std::string(name_text(f.name)) + "=";
+      append_text(s, ev.nodes[f.node].value);
+      s += ";";
+    }
+    return s;
+  };
   {
     ReadContext ctx(FieldMap::builtin());
-    for (size_t u = 0; u < in->unit_count(); ++u) in->read_unit(u, ctx, [&](const Event& ev) { list.add(ev); }, p);
+    for (size_t u = 0; u < in->unit_count(); ++u)
+      in->read_unit(u, ctx, [&](const Event& ev) {
+        list.add(ev);
+        direct.push_back(render(ev));
+      }, p);
     ctx.arena.reset();
     // Scribble over what the reader's arena held.
     for (int i = 0; i < 1000; ++i) ctx.arena.copy("XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX");
   }
   ASSERT_EQ(list.size(), 2u);
-  EXPECT_EQ(list[0].get("SourceIp")->as_string(), "10.2.0.4");
-  EXPECT_EQ(list[0].get("Channel")->as_string(), "Microsoft-Windows-Sysmon/Operational");
-  EXPECT_EQ(list[1].get("QueryName")->as_string(), "x.example");
+  ASSERT_EQ(direct.size(), 2u);
   EventList moved = std::move(list);
-  EXPECT_EQ(moved[0].get("SourceIp")->as_string(), "10.2.0.4") << "moving the list keeps the text";
+  std::vector<std::string> copies;
+  moved.for_each([&](const Event& ev) {
+    copies.push_back(render(ev));
+    if (copies.size() == 1) {
+      EXPECT_EQ(ev.get("SourceIp")->as_string(), "10.2.0.4");
+      EXPECT_EQ(ev.get("Tags")->type, ValueType::Array);
+    }
+  });
+  EXPECT_EQ(copies, direct) << "every field, value type and the event's time, record and source survive";
+  EXPECT_LT(moved.bytes(), 400u) << "compact: the flat index, not the tree";
 }
 
 TEST(NetworkDetection, FindingBecomesARuleAndADetectionWithItsFigures) {

@@ -480,7 +480,7 @@ int run_hunt(const HuntOptions& o) {
           }
         }
         if (network) {
-          for (const Event& ev : r.network_events) network->add(ev);
+          r.network_events.for_each([&](const Event& ev) { network->add(ev); });
           r.network_events = {};
         }
         for (auto& d : r.detections) {
