@@ -99,6 +99,18 @@ void key(std::string& out, const char* k, bool first = false) {
   out += "\":";
 }
 
+// The start of a rule reference, {"id","title","level","count" and the object
+// left open for more keys: summaries and stories list the rules that fired so.
+void open_rule_ref(std::string& out, const sigma::Rule& r, uint64_t count) {
+  out += "{\"id\":";
+  append_json_string(out, r.id);
+  key(out, "title");
+  append_json_string(out, r.title);
+  key(out, "level");
+  append_json_string(out, sigma::level_name(r.level));
+  out += fmt::format(",\"count\":{}", count);
+}
+
 }  // namespace
 
 void append_rule_json(std::string& out, const sigma::Rule& r) {
@@ -160,15 +172,9 @@ void append_story_json(std::string& out, const Story& s, const DetectionContext&
   key(out, "rules");
   out += '[';
   for (size_t i = 0; i < s.rules.size(); ++i) {
-    const sigma::Rule& r = (*ctx.rules)[s.rules[i].first];
     if (i) out += ',';
-    out += "{\"id\":";
-    append_json_string(out, r.id);
-    key(out, "title");
-    append_json_string(out, r.title);
-    key(out, "level");
-    append_json_string(out, sigma::level_name(r.level));
-    out += fmt::format(",\"count\":{}}}", s.rules[i].second);
+    open_rule_ref(out, (*ctx.rules)[s.rules[i].first], s.rules[i].second);
+    out += '}';
   }
   out += "]}";
 }
@@ -205,15 +211,8 @@ void append_summary_json(std::string& out, const HuntSummary& s, const Detection
   out += '[';
   for (size_t i = 0; i < s.rules.size(); ++i) {
     const RuleHits& h = s.rules[i];
-    const sigma::Rule& r = (*ctx.rules)[h.rule];
     if (i) out += ',';
-    out += "{\"id\":";
-    append_json_string(out, r.id);
-    key(out, "title");
-    append_json_string(out, r.title);
-    key(out, "level");
-    append_json_string(out, sigma::level_name(r.level));
-    out += fmt::format(",\"count\":{}", h.count);
+    open_rule_ref(out, (*ctx.rules)[h.rule], h.count);
     key(out, "first");
     append_time_json(out, h.first);
     key(out, "last");
