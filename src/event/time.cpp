@@ -149,4 +149,14 @@ std::optional<uint64_t> parse_iso_time(std::string_view t) {
   return static_cast<uint64_t>(static_cast<int64_t>(*base) + adj);
 }
 
+void append_time_json(std::string& out, uint64_t ticks) {
+  if (!ticks) {
+    out += "null";
+    return;
+  }
+  out += '"';
+  append_filetime_iso(out, ticks);
+  out += '"';
+}
+
 }  // namespace vigil

@@ -12,6 +12,8 @@ inline constexpr int64_t kFiletimeUnixEpoch = 116444736000000000LL;
 
 // "YYYY-MM-DDTHH:MM:SS.ffffffZ" for a FILETIME (microseconds, truncated), any year.
 void append_filetime_iso(std::string& out, uint64_t ticks);
+// The time as a JSON string ("2024-04-19T00:04:09.838341Z"), or null for 0 (unknown).
+void append_time_json(std::string& out, uint64_t ticks);
 
 // FILETIME ticks for a civil UTC date-time; nullopt when a field is out of range.
 std::optional<uint64_t> filetime_from_civil(int year, int month, int day, int hour, int minute,

@@ -71,16 +71,6 @@ void HuntTally::fill(HuntSummary& s) const {
                    [](const NamedCount& a, const NamedCount& b) { return a.count > b.count; });
 }
 
-void append_time_json(std::string& out, uint64_t filetime) {
-  if (!filetime) {
-    out += "null";
-    return;
-  }
-  out += '"';
-  append_filetime_iso(out, filetime);
-  out += '"';
-}
-
 namespace {
 
 void append_strings(std::string& out, const std::vector<std::string>& v) {

@@ -15,6 +15,7 @@
 #include "detection/network/finding.hpp"
 #include "detection/sigma/rule.hpp"
 #include "detection/stories.hpp"
+#include "event/time.hpp"
 
 namespace vigil {
 
@@ -120,6 +121,5 @@ void append_rule_json(std::string& out, const sigma::Rule& r);
 void append_network_json(std::string& out, const HuntSummary& s);
 // "Beacons", "DNS tunnels"... for a finding's analytic; nullptr when unknown.
 const char* network_analytic_name(std::string_view analytic);
-void append_time_json(std::string& out, uint64_t filetime);
 
 }  // namespace vigil

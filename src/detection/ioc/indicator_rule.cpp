@@ -8,19 +8,6 @@
 #include "event/value.hpp"
 
 namespace vigil::ioc {
-namespace {
-
-void append_time(std::string& out, uint64_t filetime) {
-  if (!filetime) {
-    out += "null";
-    return;
-  }
-  out += '"';
-  append_filetime_iso(out, filetime);
-  out += '"';
-}
-
-}  // namespace
 
 // The JSON of an indicator, for the detections it makes.
 std::string indicator_json(const Indicator& ind) {
@@ -42,9 +29,9 @@ std::string indicator_json(const Indicator& ind) {
     append_json_string(j, ind.labels[i]);
   }
   j += "],\"valid_from\":";
-  append_time(j, ind.valid_from);
+  append_time_json(j, ind.valid_from);
   j += ",\"valid_until\":";
-  append_time(j, ind.valid_until);
+  append_time_json(j, ind.valid_until);
   j += '}';
   return j;
 }

@@ -51,6 +51,14 @@ bool ConnJoin::add(const Event& ev, std::string_view path) {
   return true;
 }
 
+bool ConnJoin::leaving(const Conn& c, const NetworkScope& scope, bool skip_multicast) const {
+  if (c.src == kNone || c.ip == kNone) return false;
+  const std::string& ip = strings_[c.ip];
+  const std::string_view name = c.name != kNone ? std::string_view(strings_[c.name]) : std::string_view();
+  if (name.empty() && skip_multicast && is_multicast(ip)) return false;
+  return scope.leaving(strings_[c.src], ip, name);
+}
+
 const std::deque<ConnJoin::Conn>& ConnJoin::conns() const {
   if (!joined_) join();
   return conns_;

@@ -27,6 +27,7 @@
 
 #include "event/event.hpp"
 #include "detection/network/net_fields.hpp"
+#include "detection/network/scope.hpp"
 
 namespace vigil::net {
 
@@ -60,6 +61,10 @@ class ConnJoin {
   // One entry per uid, joined (sorted by uid hash). Connections only named by
   // http/ssl records come too, with usable() false.
   const std::deque<Conn>& conns() const;
+  // Whether a connection is traffic leaving the network (NetworkScope::leaving,
+  // by its name when http/ssl gave one); with skip_multicast, an unnamed one to
+  // a multicast or broadcast address is not.
+  bool leaving(const Conn& c, const NetworkScope& scope, bool skip_multicast) const;
 
  private:
   struct Name {

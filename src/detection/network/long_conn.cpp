@@ -66,12 +66,7 @@ std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
   std::vector<Ref> refs;
   for (size_t i = 0; i < conns.size(); ++i) {
     const auto& c = conns[i];
-    if (!c.usable()) continue;
-    const std::string& src = join_->str(c.src);
-    const std::string& ip = join_->str(c.ip);
-    const std::string_view name = c.name != kNone ? std::string_view(join_->str(c.name)) : std::string_view();
-    if (name.empty() && t_.skip_multicast && net::is_multicast(ip)) continue;
-    if (!scope_.leaving(src, ip, name)) continue;
+    if (!c.usable() || !join_->leaving(c, scope_, t_.skip_multicast)) continue;
     refs.push_back(Ref{PairKey{c.src, c.name != kNone ? c.name : c.ip, c.port}, uint32_t(i)});
   }
   std::sort(refs.begin(), refs.end(), [](const Ref& a, const Ref& b) {

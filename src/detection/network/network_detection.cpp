@@ -7,20 +7,6 @@
 
 namespace vigil {
 
-namespace {
-
-void append_time(std::string& out, uint64_t filetime) {
-  if (!filetime) {
-    out += "null";
-    return;
-  }
-  out += '"';
-  append_filetime_iso(out, filetime);
-  out += '"';
-}
-
-}  // namespace
-
 sigma::Rule finding_rule(const NetworkFinding& f, const NetworkLevels& levels) {
   sigma::Rule r;
   r.id = "vigil-net:" + f.analytic + ":" + f.src + "->" + f.dst;
@@ -59,9 +45,9 @@ Detection finding_detection(const NetworkFinding& f, uint32_t rule, uint64_t seq
     e += x.json;
   }
   e += ",\"first\":";
-  append_time(e, f.first_time);
+  append_time_json(e, f.first_time);
   e += ",\"last\":";
-  append_time(e, f.last_time);
+  append_time_json(e, f.last_time);
   e += '}';
   d.explain_json = "[";
   for (const Figure& x : f.figures) {
