@@ -20,6 +20,8 @@
 
 using namespace vigil;
 using vigil::test::feed;
+using vigil::test::has_tag;
+using vigil::test::describe;
 using vigil::test::TempDir;
 using vigil::test::write_file;
 
@@ -91,17 +93,8 @@ std::string fig(const NetworkFinding& f, const std::string& name) {
 }
 double fig_num(const NetworkFinding& f, const std::string& name) { return std::stod(fig(f, name)); }
 
-std::string describe(const NetworkFinding& f) {
-  std::string s = fmt::format("[{}] {:.3f} {} |", f.analytic, f.score, f.title);
-  for (const Figure& x : f.figures) s += fmt::format(" {}={}", x.name, x.text);
-  return s;
-}
 void show(const std::vector<NetworkFinding>& r) {
   for (const NetworkFinding& f : r) std::printf("  %s\n", describe(f).c_str());
-}
-
-bool has_tag(const NetworkFinding& f, const std::string& tag) {
-  return std::find(f.tags.begin(), f.tags.end(), tag) != f.tags.end();
 }
 
 // Random letters and digits as base32 encoders write them.

@@ -17,6 +17,8 @@
 
 using namespace vigil;
 using vigil::test::feed;
+using vigil::test::has_tag;
+using vigil::test::describe;
 using vigil::test::TempDir;
 using vigil::test::write_file;
 
@@ -65,15 +67,6 @@ std::string fig_text(const NetworkFinding& f, const std::string& name) {
   const Figure* x = fig(f, name);
   return x ? x->text : "<none>";
 }
-bool has_tag(const NetworkFinding& f, const std::string& tag) {
-  return std::find(f.tags.begin(), f.tags.end(), tag) != f.tags.end();
-}
-std::string describe(const NetworkFinding& f) {
-  std::string s = fmt::format("{} score={:.3f} [{}]", f.title, f.score, f.src + " -> " + f.dst);
-  for (const Figure& x : f.figures) s += fmt::format(" {}={}", x.name, x.text);
-  return s;
-}
-
 constexpr double kStart = 1700000000.5;
 
 std::vector<NetworkFinding> analyze(const std::vector<std::pair<std::string, std::string>>& files,

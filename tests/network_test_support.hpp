@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "detection/network/analytic.hpp"
 #include "event/field_map.hpp"
 #include "sources/input.hpp"
@@ -35,6 +37,17 @@ inline void feed_dir(NetworkAnalytic& a, const std::filesystem::path& dir) {
       files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
   for (const std::string& f : files) feed(a, f);
+}
+
+inline bool has_tag(const NetworkFinding& f, const std::string& tag) {
+  return std::find(f.tags.begin(), f.tags.end(), tag) != f.tags.end();
+}
+
+// One line for a trace: analytic, pair, score, title and every figure.
+inline std::string describe(const NetworkFinding& f) {
+  std::string s = fmt::format("[{}] {} -> {} score={:.3f} {} |", f.analytic, f.src, f.dst, f.score, f.title);
+  for (const Figure& x : f.figures) s += fmt::format(" {}={}", x.name, x.text);
+  return s;
 }
 
 }  // namespace vigil::test

@@ -22,6 +22,7 @@
 
 using namespace vigil;
 using vigil::test::feed;
+using vigil::test::describe;
 using vigil::test::feed_dir;
 using vigil::test::TempDir;
 using vigil::test::write_file;
@@ -112,12 +113,6 @@ std::string fig(const NetworkFinding& f, const std::string& name) {
     if (x.name == name) return x.text;
   ADD_FAILURE() << "no figure " << name << " in " << f.analytic;
   return {};
-}
-
-std::string describe(const NetworkFinding& f) {
-  std::string s = fmt::format("{} {} -> {} score={:.3f}:", f.analytic, f.src, f.dst, f.score);
-  for (const Figure& x : f.figures) s += fmt::format(" {}={}", x.name, x.text);
-  return s;
 }
 
 void show(const std::vector<NetworkFinding>& r) {

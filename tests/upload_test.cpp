@@ -18,6 +18,8 @@
 
 using namespace vigil;
 using vigil::test::feed;
+using vigil::test::has_tag;
+using vigil::test::describe;
 using vigil::test::TempDir;
 using vigil::test::write_file;
 
@@ -69,14 +71,6 @@ const Figure* fig(const NetworkFinding& f, const std::string& name) {
 std::string fig_text(const NetworkFinding& f, const std::string& name) {
   const Figure* x = fig(f, name);
   return x ? x->text : "<none>";
-}
-bool has_tag(const NetworkFinding& f, const std::string& tag) {
-  return std::find(f.tags.begin(), f.tags.end(), tag) != f.tags.end();
-}
-std::string describe(const NetworkFinding& f) {
-  std::string s = fmt::format("{} score={:.3f} [{} {} -> {}]", f.title, f.score, f.analytic, f.src, f.dst);
-  for (const Figure& x : f.figures) s += fmt::format(" {}={}", x.name, x.text);
-  return s;
 }
 const NetworkFinding* find(const std::vector<NetworkFinding>& r, const std::string& analytic, const std::string& src,
                            const std::string& dst) {
