@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "event/value.hpp"
 #include "sigma_test_support.hpp"
 
 using namespace vigil::sigma_test;
@@ -1206,6 +1207,47 @@ condition: keywords_cmdlet
   EXPECT_TRUE(fires(p, flat_event({{"a", "set-oabvirtualdirectory"}, {"b", "x -externalurl y"}})));
   EXPECT_TRUE(quiet(p, ev1("cmd", "Set-OabVirtualDirectory -InternalUrl http://x")));
   EXPECT_TRUE(quiet(p, ev1("cmd", "Set-Other -ExternalUrl http://x")));
+}
+
+// The keyword scan leaves out numbers, times, booleans and binary values when
+// no keyword could be found in their text; keywords that could still find them.
+TEST(SigmaValues, KeywordsFindNumbersAndBooleansToo) {
+  Probe digits = gen(R"Y(
+keywords:
+    - 'evil'
+    - '31337'
+condition: keywords
+)Y");
+  EXPECT_TRUE(fires(digits, flat_event({{"port", num(31337)}})));
+  EXPECT_TRUE(fires(digits, flat_event({{"port", num(1)}, {"msg", "an evil one"}})));
+  EXPECT_TRUE(quiet(digits, flat_event({{"port", num(3133)}})));
+
+  Probe words = gen(R"Y(
+keywords:
+    - 'evil'
+    - 'mimikatz'
+condition: keywords
+)Y");
+  EXPECT_TRUE(fires(words, flat_event({{"port", num(31337)}, {"msg", "Mimikatz here"}})));
+  EXPECT_TRUE(quiet(words, flat_event({{"port", num(31337)}, {"ok", J::raw("true")}})));
+
+  Probe boolean = gen(R"Y(
+keywords:
+    - 'true'
+condition: keywords
+)Y");
+  EXPECT_TRUE(fires(boolean, flat_event({{"elevated", J::raw("true")}})));
+}
+
+TEST(SigmaValues, WhatCanOccurInTheTextOfNonStringValues) {
+  // The text of every non-string type passes...
+  for (const char* t : {"-1234567890", "3.5e+20", "-inf", "nan", "true", "false", "2019-03-19T23:41:23.123456Z",
+                        "0A1B2C3D4E5F", "1,2,3"})
+    EXPECT_TRUE(vigil::may_occur_in_non_string_text(t)) << t;
+  EXPECT_TRUE(vigil::may_occur_in_non_string_text(""));
+  // ...and words with any other letter, spaces or path characters do not.
+  for (const char* t : {"mimikatz", "event::clear", "cmd.exe", "a b", "C:\\", "sekurlsa", "Wh"})
+    EXPECT_FALSE(vigil::may_occur_in_non_string_text(t)) << t;
 }
 
 TEST(SigmaValues, DuplicateValues) {

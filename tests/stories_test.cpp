@@ -240,3 +240,47 @@ level: high
                      "selection_cli|CommandLine|ntdsutil \"ac i ntds\" ifm \"create full c:\\t\" q q",
                  }));
 }
+
+// The hits come back sorted by rule; each explanation must stay with its own
+// rule. Here the later rule (no literal to wait for: evaluated first) fires
+// before the earlier one (found by the prefilter), so the sort moves them.
+TEST(Explain, EachHitKeepsItsOwnExplanationAfterSorting) {
+  sigma::RuleSetOptions o;
+  sigma::RuleSet rs(o);
+  ASSERT_EQ(rs.load_text("r.yml", R"(
+title: A by literal
+id: 11111111-2222-4333-8444-00000000000a
+logsource: {product: windows, category: process_creation}
+detection:
+  sel_a:
+    CommandLine|contains: whoami
+  condition: sel_a
+level: high
+---
+title: B by presence
+id: 11111111-2222-4333-8444-00000000000b
+logsource: {product: windows, category: process_creation}
+detection:
+  sel_b:
+    User|exists: true
+  condition: sel_b
+level: high
+)"), 2u) << (rs.problems().empty() ? "" : rs.problems()[0].to_string());
+  ReadContext ctx(FieldMap::builtin());
+  std::string error;
+  ASSERT_TRUE(parse_json_event(
+      R"({"Computer":"H","Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,"CommandLine":"cmd /c whoami","User":"bob"})",
+      ctx, -1, &error))
+      << error;
+  sigma::Matcher m(rs);
+  std::vector<uint32_t> hits;
+  m.match(ctx.event, hits);
+  ASSERT_EQ(hits.size(), 2u);
+  for (size_t i = 0; i < hits.size(); ++i) {
+    std::string json;
+    m.explain(i, json);
+    const std::string& title = rs.rules()[hits[i]].title;
+    const std::string want = title == "A by literal" ? "\"sel_a\"" : "\"sel_b\"";
+    EXPECT_NE(json.find(want), std::string::npos) << title << ": " << json;
+  }
+}

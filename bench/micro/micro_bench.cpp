@@ -329,10 +329,11 @@ void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
     const auto& names = view.field_names();
     for (size_t i = 0; i < names.size(); ++i) {
       view.for_each_slot_of(i, [&](vigil::sigma::EventView::Slot& s) {
+        const std::string_view text = view.text_of(s);
         for (uint32_t g : groups) {
-          scan(pf.db_for(g, names[i]), s.text);
-          scan(pf.regex_db_for(g, names[i]), s.text);
-          scan(pf.keyword_db(g), s.text);
+          scan(pf.db_for(g, names[i]), text);
+          scan(pf.regex_db_for(g, names[i]), text);
+          scan(pf.keyword_db(g), text);
         }
         ++scanned;
       });

@@ -22,7 +22,7 @@ struct Components {
 
 }  // namespace
 
-StoryBuilder::StoryBuilder(const std::vector<sigma::Rule>& rules, const Attack& attack, StoryOptions options)
+StoryBuilder::StoryBuilder(RuleTable rules, const Attack& attack, StoryOptions options)
     : rules_(rules), attack_(attack), options_(options), tags_(rules.size()), tags_done_(rules.size(), 0) {}
 
 const AttackTags& StoryBuilder::tags_of(uint32_t rule) {

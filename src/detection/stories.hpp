@@ -12,6 +12,7 @@
 
 #include "detection/attack.hpp"
 #include "detection/detection.hpp"
+#include "detection/rule_table.hpp"
 #include "detection/sigma/rule.hpp"
 
 namespace vigil {
@@ -34,7 +35,7 @@ struct Story {
 
 class StoryBuilder {
  public:
-  StoryBuilder(const std::vector<sigma::Rule>& rules, const Attack& attack, StoryOptions options = {});
+  StoryBuilder(RuleTable rules, const Attack& attack, StoryOptions options = {});
 
   // Records one detection (its time, computer, rule, sequence and links).
   void add(const Detection& d);
@@ -53,7 +54,7 @@ class StoryBuilder {
   };
   const AttackTags& tags_of(uint32_t rule);
 
-  const std::vector<sigma::Rule>& rules_;
+  RuleTable rules_;
   const Attack& attack_;
   StoryOptions options_;
   std::vector<Entry> entries_;

@@ -49,6 +49,16 @@ void append_text(std::string& out, const Value& v) {
   }
 }
 
+bool may_occur_in_non_string_text(std::string_view s) {
+  // Every character append_text can write for the non-string types above.
+  static constexpr std::string_view kChars = "0123456789abcdefilnrstuz+-.:,";
+  for (char c : s) {
+    const char l = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    if (kChars.find(l) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
 std::string to_text(const Value& v) {
   std::string s;
   append_text(s, v);

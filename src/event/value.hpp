@@ -64,6 +64,11 @@ struct Value {
 // arrays joined by commas.
 void append_text(std::string& out, const Value& v);
 std::string to_text(const Value& v);
+// Whether `s` can occur (case-insensitively) in the text append_text gives a
+// value that is not a string: a number, time, boolean or binary. Such text
+// uses few characters (digits, hex letters, "-+.:,TZ", "true", "false",
+// "inf", "nan"), so most search words (e.g. "mimikatz") cannot be found in it.
+bool may_occur_in_non_string_text(std::string_view s);
 
 // Appends the value as a JSON value (strings escaped and quoted).
 void append_json(std::string& out, const Value& v);

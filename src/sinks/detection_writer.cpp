@@ -129,7 +129,7 @@ std::string format_time(uint64_t filetime) {
 }
 
 void append_detection_json(std::string& out, const Detection& d, const DetectionContext& ctx) {
-  const sigma::Rule& r = (*ctx.rules)[d.rule];
+  const sigma::Rule& r = ctx.rules[d.rule];
   out += "{\"type\":\"detection\",\"timestamp\":";
   if (d.time) {
     out += '"';
@@ -187,7 +187,7 @@ void append_detection_json(std::string& out, const Detection& d, const Detection
 void write_timeline_entry(std::FILE* out, const Detection& d, const DetectionContext& ctx, bool color,
                           bool explain) {
   {
-    const sigma::Rule& r = (*ctx.rules)[d.rule];
+    const sigma::Rule& r = ctx.rules[d.rule];
     std::string time = format_time(d.time);
     if (time.size() > 20) time = time.substr(0, 19) + "Z";  // seconds are enough on screen
     const char* on = color ? level_color(r.level) : "";

@@ -125,14 +125,14 @@ class HtmlSink final : public DetectionSink {
 
     // The rules that fired, in the summary's order: a detection names its
     // rule by its position here (its slot).
-    slot_.assign(ctx_.rules->size(), -1);
+    slot_.assign(ctx_.rules.size(), -1);
     open_data("id=\"vigil-rules\"");
     buf_ += "[\n";
     for (size_t i = 0; i < s.rules.size(); ++i) {
       const uint32_t rule = s.rules[i].rule;
       if (slot_[rule] < 0) slot_[rule] = int64_t(i);
       json.clear();
-      append_rule_json(json, (*ctx_.rules)[rule]);
+      append_rule_json(json, ctx_.rules[rule]);
       append_script_safe(buf_, json);
       buf_ += i + 1 < s.rules.size() ? ",\n" : "\n";
       flush_if_full();

@@ -17,14 +17,14 @@ void HuntTally::add(const Detection& d) {
     if (!first_ || d.time < first_) first_ = d.time;
     last_ = std::max({last_, d.time, d.last_time});
   }
-  const size_t nrules = ctx_.rules->size();
+  const size_t nrules = ctx_.rules.size();
   if (rules_.size() < nrules) {
     rules_.resize(nrules);
     rule_tactics_.resize(nrules);
     rule_techniques_.resize(nrules);
     rule_tags_done_.resize(nrules, 0);
   }
-  const sigma::Rule& rule = (*ctx_.rules)[d.rule];
+  const sigma::Rule& rule = ctx_.rules[d.rule];
   by_level_[size_t(rule.level)] += n;
   RuleHits& h = rules_[d.rule];
   h.rule = d.rule;
@@ -163,7 +163,7 @@ void append_story_json(std::string& out, const Story& s, const DetectionContext&
   out += '[';
   for (size_t i = 0; i < s.rules.size(); ++i) {
     if (i) out += ',';
-    open_rule_ref(out, (*ctx.rules)[s.rules[i].first], s.rules[i].second);
+    open_rule_ref(out, ctx.rules[s.rules[i].first], s.rules[i].second);
     out += '}';
   }
   out += "]}";
@@ -202,7 +202,7 @@ void append_summary_json(std::string& out, const HuntSummary& s, const Detection
   for (size_t i = 0; i < s.rules.size(); ++i) {
     const RuleHits& h = s.rules[i];
     if (i) out += ',';
-    open_rule_ref(out, (*ctx.rules)[h.rule], h.count);
+    open_rule_ref(out, ctx.rules[h.rule], h.count);
     key(out, "first");
     append_time_json(out, h.first);
     key(out, "last");

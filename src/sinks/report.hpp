@@ -13,6 +13,7 @@
 #include "detection/attack.hpp"
 #include "detection/detection.hpp"
 #include "detection/network/finding.hpp"
+#include "detection/rule_table.hpp"
 #include "detection/sigma/rule.hpp"
 #include "detection/stories.hpp"
 #include "event/time.hpp"
@@ -23,7 +24,7 @@ namespace vigil {
 // reference to it: it must outlive them, and it may be filled in after they are
 // made (the hunt opens its outputs before it loads rules or finds inputs).
 struct DetectionContext {
-  const std::vector<sigma::Rule>* rules;
+  RuleTable rules;
   const std::vector<std::string>* sources;  // input paths by index
   const Attack* attack = &Attack::builtin();
 };

@@ -216,11 +216,11 @@ class SqliteSink final : public DetectionSink {
 
   void write(const Detection& d) override {
     if (failed_ || finished_) return;
-    if (d.rule >= ctx_.rules->size()) {
-      fail(fmt::format("a detection names rule {} but {} rules are loaded", d.rule, ctx_.rules->size()));
+    if (d.rule >= ctx_.rules.size()) {
+      fail(fmt::format("a detection names rule {} but {} rules are loaded", d.rule, ctx_.rules.size()));
       return;
     }
-    const sigma::Rule& r = (*ctx_.rules)[d.rule];
+    const sigma::Rule& r = ctx_.rules[d.rule];
 
     // Detections of one event are adjacent in timeline order (same time, same
     // sequence): they share its row.
@@ -339,7 +339,7 @@ class SqliteSink final : public DetectionSink {
     // Rules: the summary's counts; a rule that has detections here but is
     // missing from the summary still gets its row, with the sink's own count.
     std::vector<RuleHits> hits = s.rules;
-    std::vector<uint8_t> listed(ctx_.rules->size(), 0);
+    std::vector<uint8_t> listed(ctx_.rules.size(), 0);
     for (const RuleHits& h : hits)
       if (h.rule < listed.size()) listed[h.rule] = 1;
     for (uint32_t i = 0; i < seen_.size(); ++i)
@@ -347,9 +347,9 @@ class SqliteSink final : public DetectionSink {
     if (!prepare(st, kInsertRule)) return false;
     std::string first, last;
     for (const RuleHits& h : hits) {
-      if (h.rule >= ctx_.rules->size() || (h.rule < listed.size() && listed[h.rule] == 2)) continue;
+      if (h.rule >= ctx_.rules.size() || (h.rule < listed.size() && listed[h.rule] == 2)) continue;
       listed[h.rule] = 2;  // once, even if the summary lists it twice
-      const sigma::Rule& r = (*ctx_.rules)[h.rule];
+      const sigma::Rule& r = ctx_.rules[h.rule];
       const std::string tags = strings_json(r.tags), refs = strings_json(r.references),
                         fps = strings_json(r.falsepositives);
       first.clear();
@@ -373,8 +373,8 @@ class SqliteSink final : public DetectionSink {
       }
       tactics_json += ']';
       for (const auto& [rule, count] : story.rules) {
-        if (rule >= ctx_.rules->size()) continue;
-        const sigma::Rule& r = (*ctx_.rules)[rule];
+        if (rule >= ctx_.rules.size()) continue;
+        const sigma::Rule& r = ctx_.rules[rule];
         if (rules_json.size() > 1) rules_json += ',';
         rules_json += "{\"id\":";
         append_json_string(rules_json, r.id);

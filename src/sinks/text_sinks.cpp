@@ -86,7 +86,7 @@ class CsvSink : public BufferedSink {
         "event_id,record_id,source,story,count,last_datetime,matched,event\r\n";
   }
   void write(const Detection& d) override {
-    const sigma::Rule& r = (*ctx_.rules)[d.rule];
+    const sigma::Rule& r = ctx_.rules[d.rule];
     std::string t = d.time ? format_time(d.time) : std::string();
     append_csv_field(buf_, t);
     buf_ += ",Event Time,";
@@ -138,11 +138,11 @@ class NavigatorSink : public BufferedSink {
   using BufferedSink::BufferedSink;
   void write(const Detection& d) override {
     if (d.rule >= techniques_of_.size()) {
-      techniques_of_.resize(ctx_.rules->size());
-      done_.resize(ctx_.rules->size(), 0);
+      techniques_of_.resize(ctx_.rules.size());
+      done_.resize(ctx_.rules.size(), 0);
     }
     if (!done_[d.rule]) {
-      techniques_of_[d.rule] = ctx_.attack->classify((*ctx_.rules)[d.rule].tags).techniques;
+      techniques_of_[d.rule] = ctx_.attack->classify(ctx_.rules[d.rule].tags).techniques;
       done_[d.rule] = 1;
     }
     for (const auto& t : techniques_of_[d.rule]) {
@@ -176,7 +176,7 @@ class NavigatorSink : public BufferedSink {
       append_json_string(buf_, comment);
       buf_ += ",\"metadata\":[";
       for (size_t i = 0; i < rules.size(); ++i) {
-        const sigma::Rule& r = (*ctx_.rules)[rules[i].first];
+        const sigma::Rule& r = ctx_.rules[rules[i].first];
         if (i) buf_ += ',';
         buf_ += "{\"name\":\"rule\",\"value\":";
         append_json_string(buf_, fmt::format("{} ({}, {} detection{}, {})", r.title, sigma::level_name(r.level),
@@ -272,7 +272,7 @@ void write_summary_text(std::FILE* out, const HuntSummary& s, const DetectionCon
                        st.detections, st.detections == 1 ? "" : "s", st.rules.size(), st.rules.size() == 1 ? "" : "s");
       if (!tactics.empty()) o += fmt::format("        tactics: {}\n", tactics);
       for (size_t r = 0; r < std::min<size_t>(st.rules.size(), 3); ++r)
-        o += fmt::format("        {:>5}x {}\n", st.rules[r].second, (*ctx.rules)[st.rules[r].first].title);
+        o += fmt::format("        {:>5}x {}\n", st.rules[r].second, ctx.rules[st.rules[r].first].title);
     }
     if (s.stories.size() > shown) o += fmt::format("  ... and {} more stories\n", s.stories.size() - shown);
   }
@@ -290,7 +290,7 @@ void write_summary_text(std::FILE* out, const HuntSummary& s, const DetectionCon
   if (!s.rules.empty()) {
     o += "  top rules\n";
     for (size_t i = 0; i < std::min<size_t>(s.rules.size(), 10); ++i) {
-      const sigma::Rule& r = (*ctx.rules)[s.rules[i].rule];
+      const sigma::Rule& r = ctx.rules[s.rules[i].rule];
       o += fmt::format("    {:>7}  {}{:<13}{} {}\n", s.rules[i].count, level_on(r.level), sigma::level_name(r.level),
                        off, r.title);
     }

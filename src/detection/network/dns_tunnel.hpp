@@ -66,7 +66,8 @@ class DnsTunnelAnalyzer : public NetworkAnalytic {
   // top-level domain the list does not know: .lan, .corp, .internal...).
   std::string registered_domain(std::string_view name) const;
   // Where the Public Suffix List came from: the file path, "libpsl latest" or "libpsl built-in".
-  const std::string& suffix_list_source() const { return psl_source_; }
+  // (Loads the list on first use, as registered_domain() does.)
+  const std::string& suffix_list_source() const;
   uint64_t queries_used() const { return used_; }
 
  private:
@@ -122,8 +123,6 @@ class DnsTunnelAnalyzer : public NetworkAnalytic {
 
   DnsTunnelThresholds t_;
   const NetworkScope& scope_;
-  const psl_ctx_st* psl_ = nullptr;  // shared by every analyzer, loaded once, never freed
-  std::string psl_source_;
   net::StringTable strings_;
   std::unordered_map<uint32_t, Domain> domains_;  // by registered domain id
   std::unordered_map<uint32_t, Host> hosts_;      // by source id

@@ -683,12 +683,10 @@ void EventView::reset(const Event& ev) {
     const Value& v = ev.nodes[f.node].value;
     auto add = [&](const Value& x) {
       Slot s;
+      s.value = &x;
       if (x.type == ValueType::String) {
         s.text = x.as_string();
-      } else {
-        scratch_.clear();
-        append_text(scratch_, x);
-        s.text = arena_.copy(scratch_);
+        s.rendered = true;
       }
       s.null = x.type == ValueType::Null;
       slots_.push_back(s);
@@ -702,10 +700,18 @@ void EventView::reset(const Event& ev) {
   slot_begin_.push_back(static_cast<uint32_t>(slots_.size()));
 }
 
+std::string_view EventView::render(Slot& s) {
+  scratch_.clear();
+  append_text(scratch_, *s.value);
+  s.text = arena_.copy(scratch_);
+  s.rendered = true;
+  return s.text;
+}
+
 std::string_view EventView::lower_of(Slot& s) {
   if (s.lowered) return s.lower;
   s.lowered = true;
-  const std::string_view t = s.text;
+  const std::string_view t = text_of(s);
   size_t i = 0;
   while (i < t.size() && !(t[i] >= 'A' && t[i] <= 'Z')) ++i;
   if (i == t.size()) {
@@ -738,14 +744,15 @@ bool match_string(const Pattern& p, std::string_view s) {
 bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
   if (slot.null) return false;  // a null value matches only `null` and `exists`
   switch (p.kind) {
-    case Pattern::Kind::String: return match_string(p, p.cased ? slot.text : view.lower_of(slot));
+    case Pattern::Kind::String: return match_string(p, p.cased ? view.text_of(slot) : view.lower_of(slot));
     case Pattern::Kind::Regex: {
       const RE2* re = p.re ? p.re->get() : nullptr;
-      return re && RE2::PartialMatch(re2::StringPiece(slot.text.data(), slot.text.size()), *re);
+      const std::string_view t = view.text_of(slot);
+      return re && RE2::PartialMatch(re2::StringPiece(t.data(), t.size()), *re);
     }
     case Pattern::Kind::Cidr: {
       uint8_t fam, a[16];
-      if (!parse_ip(slot.text, fam, a) || fam != p.family) return false;
+      if (!parse_ip(view.text_of(slot), fam, a) || fam != p.family) return false;
       const int full = p.prefix / 8, rest = p.prefix % 8;
       if (std::memcmp(a, p.addr, static_cast<size_t>(full)) != 0) return false;
       if (rest == 0) return true;
@@ -755,19 +762,19 @@ bool match_slot(const Pattern& p, EventView& view, EventView::Slot& slot) {
     case Pattern::Kind::Number: {
       double v;
       if (p.part != TimePart::None) {
-        if (!time_part(slot.text, p.part, v)) return false;
-      } else if (!parse_number(slot.text, v)) {
+        if (!time_part(view.text_of(slot), p.part, v)) return false;
+      } else if (!parse_number(view.text_of(slot), v)) {
         return false;
       }
       return compare(v, p.cmp, p.number);
     }
     case Pattern::Kind::FieldRef: {
-      const std::string_view mine = p.cased ? slot.text : view.lower_of(slot);
+      const std::string_view mine = p.cased ? view.text_of(slot) : view.lower_of(slot);
       const std::string copy(mine);  // the other field's slots may be lowered into the arena
       return view.any_of(p.ref, [&](EventView::Slot& other) {
         Pattern q;
         q.op = p.op;
-        q.text = std::string(p.cased ? other.text : view.lower_of(other));
+        q.text = std::string(p.cased ? view.text_of(other) : view.lower_of(other));
         return match_string(q, copy);
       });
     }
@@ -850,7 +857,7 @@ void matching_values(const Atom& atom, EventView& view, std::vector<std::pair<Na
   for (size_t i = 0; i < names.size() && out.size() < max; ++i) {
     if (atom.field != kNoName && names[i] != atom.field) continue;
     view.for_each_slot_of(i, [&](EventView::Slot& s) {
-      if (out.size() < max && test(s)) out.emplace_back(names[i], s.text);
+      if (out.size() < max && test(s)) out.emplace_back(names[i], view.text_of(s));
     });
   }
 }

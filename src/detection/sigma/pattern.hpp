@@ -102,9 +102,14 @@ class EventView {
   void reset(const Event& ev);
   const Event& event() const { return *ev_; }
 
+  // One value of the event. Its text is made when first asked for (text_of):
+  // most values are never looked at by any candidate rule, and rendering a
+  // number, GUID or time as text costs more than the rest of the event view.
   struct Slot {
-    std::string_view text;
-    std::string_view lower;  // empty until asked for (lower_of)
+    const Value* value = nullptr;
+    std::string_view text;   // valid once `rendered`
+    std::string_view lower;  // valid once `lowered` (lower_of)
+    bool rendered = false;
     bool lowered = false;
     bool null = false;
   };
@@ -124,6 +129,7 @@ class EventView {
     return false;
   }
   std::vector<Slot>& slots() { return slots_; }
+  std::string_view text_of(Slot& s) { return s.rendered ? s.text : render(s); }
   std::string_view lower_of(Slot& s);
   // The name of each of the event's values, in order (names repeat when several
   // values share one).
@@ -145,6 +151,8 @@ class EventView {
   bool prefiltered() const { return hit_gen_ != nullptr; }
 
  private:
+  std::string_view render(Slot& s);
+
   const Event* ev_ = nullptr;
   Arena arena_;
   std::vector<NameId> field_names_;

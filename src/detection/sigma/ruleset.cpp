@@ -474,9 +474,7 @@ void RuleSet::build_trigger_index() {
 void RuleSet::derive_trigger_lists() {
   const size_t ids = prefilter_.id_count();
   trigger_offsets_.assign(ids + 1, 0);
-  variant_always_.assign(variants_.size(), 0);
   for (size_t v = 0; v < variants_.size(); ++v) {
-    variant_always_[v] = variants_[v].always;
     if (!variants_[v].always)
       for (uint32_t id : variants_[v].trigger) ++trigger_offsets_[id + 1];
   }
@@ -489,24 +487,52 @@ void RuleSet::derive_trigger_lists() {
 
   // Fields (and keywords) each candidate list needs scanned.
   list_info_.clear();
+  // A keyword pattern needs the text of non-string values unless its literal
+  // (in every text it matches) cannot occur in such text.
+  auto needs_non_strings = [](const Pattern& p) {
+    switch (p.kind) {
+      case Pattern::Kind::Null:
+      case Pattern::Kind::Exists:
+      case Pattern::Kind::Never: return false;
+      case Pattern::Kind::String: return may_occur_in_non_string_text(prefilter_literal(p));
+      default: return true;
+    }
+  };
   auto describe = [&](const std::vector<uint32_t>& list) {
     ListInfo info;
+    bool non_strings = false;
     for (uint32_t v : list)
       for (const Expr& e : variants_[v].program.nodes) {
         if (e.op != Expr::Op::Atom) continue;
         const Atom& a = atoms_[e.a];
-        if (a.field == kNoName) info.keywords = true;
-        else info.fields.push_back(a.field);
+        if (a.field != kNoName) {
+          info.fields.push_back(a.field);
+          continue;
+        }
+        info.keywords = true;
+        for (const Pattern& p : a.patterns) non_strings = non_strings || needs_non_strings(p);
       }
+    info.keywords_in_strings_only = info.keywords && !non_strings;
     std::sort(info.fields.begin(), info.fields.end());
     info.fields.erase(std::unique(info.fields.begin(), info.fields.end()), info.fields.end());
     list_info_[&list] = std::move(info);
   };
   const auto lists = candidate_groups();
+  variant_group_offsets_.assign(variants_.size() + 1, 0);
   for (size_t g = 0; g < lists.size(); ++g) {
     describe(*lists[g]);
-    list_info_[lists[g]].group = static_cast<uint32_t>(g);
+    ListInfo& info = list_info_[lists[g]];
+    info.group = static_cast<uint32_t>(g);
+    for (uint32_t v : *lists[g]) {
+      if (variants_[v].always) info.always.push_back(v);
+      ++variant_group_offsets_[v + 1];
+    }
   }
+  for (size_t v = 0; v < variants_.size(); ++v) variant_group_offsets_[v + 1] += variant_group_offsets_[v];
+  variant_groups_.assign(variant_group_offsets_.back(), 0);
+  std::vector<uint32_t> at(variant_group_offsets_.begin(), variant_group_offsets_.end() - 1);
+  for (size_t g = 0; g < lists.size(); ++g)
+    for (uint32_t v : *lists[g]) variant_groups_[at[v]++] = static_cast<uint32_t>(g);
 }
 
 size_t RuleSet::add_text(const std::string& name, const std::string& text) {
@@ -824,7 +850,7 @@ int RuleSet::candidate_lists(std::string_view channel_lower, bool has_channel, u
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
-      applicable_(rules.variants().size(), 0), variant_done_(rules.variants().size(), 0),
+      variant_done_(rules.variants().size(), 0),
       scratch_(rules.prefilter().new_scratch()) {}
 
 Matcher::~Matcher() {
@@ -884,7 +910,6 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     std::fill(memo_gen_.begin(), memo_gen_.end(), 0);
     std::fill(rule_seen_.begin(), rule_seen_.end(), 0);
     std::fill(hit_gen_.begin(), hit_gen_.end(), 0);
-    std::fill(applicable_.begin(), applicable_.end(), 0);
     std::fill(variant_done_.begin(), variant_done_.end(), 0);
     gen_ = 1;
   }
@@ -918,25 +943,20 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   int n_lists = 0;
   if (ch || !rules_.product_lists(ev, lists, n_lists))
     n_lists = rules_.candidate_lists(lower_, ch != nullptr, eid, has_eid, lists);
-  // Mark the variants this event's logsource admits; keep those without a
-  // trigger set aside, to evaluate whatever the prefilter says.
-  always_.clear();
   bool any = false;
-  for (int l = 0; l < n_lists; ++l)
-    for (uint32_t v : *lists[l]) {
-      any = true;
-      applicable_[v] = gen_;
-      if (rules_.always(v)) always_.push_back(v);
-    }
+  for (int l = 0; l < n_lists; ++l) any = any || !lists[l]->empty();
   if (!any) return;
   view_.reset(ev);
   // One prefilter scan per value: of its field's databases (when a candidate
   // rule looks at the field), and of the keywords' (when one searches keywords).
   const RuleSet::ListInfo* infos[4];
-  bool keywords = false;
+  bool keywords = false, keyword_non_strings = false;
+  uint32_t groups[4];
   for (int l = 0; l < n_lists; ++l) {
     infos[l] = &rules_.list_info(lists[l]);
+    groups[l] = infos[l]->group;
     keywords |= infos[l]->keywords;
+    keyword_non_strings |= infos[l]->keywords && !infos[l]->keywords_in_strings_only;
   }
   auto wanted = [&](NameId field) {
     for (int l = 0; l < n_lists; ++l)
@@ -968,7 +988,10 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
               hit_list_.push_back(id);
             }
       }
-      for (int k = 0; k < n_dbs; ++k) scan(dbs[k], s.text);
+      if (n_dbs) {
+        const std::string_view text = view_.text_of(s);
+        for (int k = 0; k < n_dbs; ++k) scan(dbs[k], text);
+      }
     });
   }
   // Keywords may be anywhere: one scan over all the values at once (a literal
@@ -980,8 +1003,9 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       if (!kw_db) continue;
       if (!joined) {
         all_values_.clear();
-        for (const auto& s : view_.slots()) {
-          all_values_.append(s.text);
+        for (auto& s : view_.slots()) {
+          if (!keyword_non_strings && s.value->type != ValueType::String) continue;  // no keyword in it
+          all_values_.append(view_.text_of(s));
           all_values_ += '\n';
         }
         joined = true;
@@ -992,14 +1016,26 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   view_.set_prefilter_hits(hit_gen_.data(), gen_);
   provider_done_ = false;
   const size_t first = hits.size();
-  for (uint32_t v : always_) evaluate(v, ev, hits);
+  // The variants without a trigger set, then those the prefilter triggered
+  // that belong to one of the event's candidate lists.
+  for (int l = 0; l < n_lists; ++l)
+    for (uint32_t v : infos[l]->always) evaluate(v, ev, hits);
   for (uint32_t id : hit_list_) {
     const auto [b, e] = rules_.triggered_by(id);
     for (const uint32_t* v = b; v != e; ++v)
-      if (applicable_[*v] == gen_) evaluate(*v, ev, hits);
+      if (rules_.in_groups(*v, groups, n_lists)) evaluate(*v, ev, hits);
   }
-  // Rules in a fixed order, whatever order the prefilter reported hits in.
-  std::sort(hits.begin() + static_cast<std::ptrdiff_t>(first), hits.end());
+  // Rules in a fixed order, whatever order the prefilter reported hits in;
+  // each keeps its variant, which explain() looks up by the same position.
+  if (hits.size() - first > 1) {
+    sorted_hits_.clear();
+    for (size_t i = first; i < hits.size(); ++i) sorted_hits_.emplace_back(hits[i], hit_variants_[i - first]);
+    std::sort(sorted_hits_.begin(), sorted_hits_.end());
+    for (size_t i = first; i < hits.size(); ++i) {
+      hits[i] = sorted_hits_[i - first].first;
+      hit_variants_[i - first] = sorted_hits_[i - first].second;
+    }
+  }
 }
 
 void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits) {

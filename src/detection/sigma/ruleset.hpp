@@ -99,14 +99,25 @@ class RuleSet {
     return {trigger_list_.data() + trigger_offsets_[prefilter_id],
             trigger_list_.data() + trigger_offsets_[prefilter_id + 1]};
   }
-  bool always(uint32_t variant) const { return variant_always_[variant]; }
+  // Whether a variant is in one of these groups (ListInfo::group): whether
+  // it applies to an event whose candidate lists they are.
+  bool in_groups(uint32_t variant, const uint32_t* groups, int n) const {
+    for (uint32_t k = variant_group_offsets_[variant]; k < variant_group_offsets_[variant + 1]; ++k)
+      for (int i = 0; i < n; ++i)
+        if (variant_groups_[k] == groups[i]) return true;
+    return false;
+  }
 
   // What the variants of one candidate list look at: their fields (sorted) and
   // whether any searches keywords. An event's values are scanned only for that.
   struct ListInfo {
     std::vector<NameId> fields;
     bool keywords = false;
+    // No keyword of these variants can be found in the text of a number, time,
+    // boolean or binary value: the keyword scan leaves those values out.
+    bool keywords_in_strings_only = false;
     uint32_t group = 0xFFFFFFFFu;  // the list's number: its prefilter databases (none when unknown)
+    std::vector<uint32_t> always;  // its variants without a trigger set: evaluated on every event
   };
   const ListInfo& list_info(const std::vector<uint32_t>* list) const {
     static const ListInfo kEmpty;
@@ -166,9 +177,9 @@ class RuleSet {
   std::unordered_map<std::string, std::vector<uint32_t>> by_product_service_;
 
   // Derived by finalize(), never cached: prefilter id -> variants (CSR), and
-  // which variants have no trigger set.
+  // variant -> the groups it is in (CSR).
   std::vector<uint32_t> trigger_offsets_, trigger_list_;
-  std::vector<uint8_t> variant_always_;
+  std::vector<uint32_t> variant_group_offsets_, variant_groups_;
   std::unordered_map<const std::vector<uint32_t>*, ListInfo> list_info_;
 };
 
@@ -181,7 +192,7 @@ class Matcher {
   Matcher& operator=(const Matcher&) = delete;
   // Appends the index of every rule that matches the event (each rule once).
   void match(const Event& ev, std::vector<uint32_t>& rules_hit);
-  // Why the i-th rule of the last match() fired, as a JSON array of
+  // Why the i-th rule the last match() appended fired, as a JSON array of
   // {"selection","field","value"}: each selection of the rule that holds on the
   // event, with the field values that satisfied it (negated tests, which match
   // by absence, name no value). Call before the next match(); costs a
@@ -202,10 +213,9 @@ class Matcher {
   std::vector<uint32_t> rule_seen_;
   std::vector<uint32_t> hit_gen_;  // prefilter id -> generation of its last hit
   std::vector<uint32_t> hit_list_;      // prefilter ids hit by this event
-  std::vector<uint32_t> applicable_;    // variant -> generation it applies in
   std::vector<uint32_t> variant_done_;  // variant -> generation it was evaluated in
-  std::vector<uint32_t> always_;        // this event's variants without a trigger set
   std::vector<uint32_t> hit_variants_;  // the variant behind each hit of the last match()
+  std::vector<std::pair<uint32_t, uint32_t>> sorted_hits_;  // (rule, variant), to sort the hits
   std::string provider_text_;
   std::string all_values_;  // the event's values joined, for the keyword scan
   bool provider_done_ = false;
