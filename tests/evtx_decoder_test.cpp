@@ -2,6 +2,7 @@
 // substitution value type, arrays, null and optional values, nested BinXML,
 // character/entity references, CDATA, template and name reuse, and the flat index.
 // Expected values are literals worked out by hand, never the decoder's own helpers.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -209,6 +210,42 @@ TEST(EvtxDecoder, Strings) {
   // An empty string is a value: the element has (empty) text.
   EXPECT_EQ(field(r, "Empty").type, ValueType::String);
   EXPECT_EQ(field(r, "Empty").json, "\"\"");
+}
+
+// The decoder converts eight ASCII units at a time; what is not ASCII (or is
+// NUL) must come out the same wherever it falls against those blocks, and the
+// JSON escaping (sixteen bytes at a time) must find every character to escape.
+TEST(EvtxDecoder, LongStringsAcrossBlockBoundaries) {
+  const std::string a7 = "abcdefg", a15 = "abcdefghijklmno";
+  const std::string e_acute = "\xC3\xA9", grin = "\xF0\x9F\x98\x80";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"At7", a7 + e_acute + "0123456789"},
+      {"At8", a7 + "x" + e_acute + "0123456789"},
+      {"At9", a7 + "xy" + e_acute + "0123456789"},
+      {"PairAt15", a15 + grin + "01234567890123456789"},
+      {"PairAt16", a15 + "p" + grin + "0123456789"},
+      {"Plain40", a15 + a15 + "0123456789"},
+      {"Control", a7 + "\x01" + a15 + "\x1F" + "z"},
+      {"Escapes", a15 + "\"" + a15 + "\\" + a7 + "\t"},
+  };
+  std::vector<DataField> fields;
+  for (const auto& [name, text] : cases) fields.push_back({name, str(text)});
+  fields.push_back({"NulAt12", str(std::string("abcdefghijkl\0mnopqrstuvwx", 25))});
+  const Record r = decode_one(fields);
+  for (const auto& [name, text] : cases) {
+    EXPECT_EQ(field(r, name).text, text) << name;
+    std::string want = "\"";
+    for (unsigned char c : text) {
+      if (c == '"') want += "\\\"";
+      else if (c == '\\') want += "\\\\";
+      else if (c == '\t') want += "\\t";
+      else if (c < 0x20) want += fmt::format("\\u{:04X}", c);
+      else want += static_cast<char>(c);
+    }
+    want += '"';
+    EXPECT_EQ(field(r, name).json, want) << name;
+  }
+  EXPECT_EQ(field(r, "NulAt12").text, "abcdefghijkl");
 }
 
 TEST(EvtxDecoder, Integers) {

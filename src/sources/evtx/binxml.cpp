@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 
 #include <cstring>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "event/time.hpp"
 
@@ -68,6 +71,21 @@ void utf16_to_utf8(const uint8_t* p, uint32_t units, std::string& out) {
   size_t o = 0;
   uint32_t i = 0;
   while (i < units) {
+#if defined(__SSE2__)
+    // Eight ASCII units (1..0x7F) at a time: most of what EVTX holds.
+    if (i + 8 <= units) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 2 * i));
+      const __m128i zero = _mm_setzero_si128();
+      const __m128i high = _mm_and_si128(v, _mm_set1_epi16(static_cast<short>(0xFF80)));
+      if (_mm_movemask_epi8(_mm_cmpeq_epi16(high, zero)) == 0xFFFF &&
+          _mm_movemask_epi8(_mm_cmpeq_epi16(v, zero)) == 0) {
+        _mm_storel_epi64(reinterpret_cast<__m128i*>(d + o), _mm_packus_epi16(v, v));
+        o += 8;
+        i += 8;
+        continue;
+      }
+    }
+#endif
     uint32_t c = rd16(p + 2 * i);
     if (c - 1 < 0x7F) {  // ASCII, the common case
       d[o++] = static_cast<char>(c);
