@@ -7,7 +7,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libsimdjson-dev libyaml-cpp-dev libre2-dev libvectorscan-dev libcli11-dev libfmt-dev
   libsqlite3-dev zlib1g-dev libxxhash-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libpsl-dev
+  libpsl-dev libisal-dev
   libevtx-utils publicsuffix time python3
   chromium
 )

@@ -1,7 +1,7 @@
 #include "sources/evtx/evtx_reader.hpp"
 
 #include <fmt/format.h>
-#include <zlib.h>
+#include <isa-l/crc.h>
 
 #include <cstring>
 
@@ -12,9 +12,10 @@ inline uint16_t rd16(const uint8_t* p) { uint16_t v; std::memcpy(&v, p, 2); retu
 inline uint32_t rd32(const uint8_t* p) { uint32_t v; std::memcpy(&v, p, 4); return v; }
 inline uint64_t rd64(const uint8_t* p) { uint64_t v; std::memcpy(&v, p, 8); return v; }
 
-uint32_t crc(const uint8_t* p, size_t n, uint32_t seed = 0) {
-  return static_cast<uint32_t>(crc32(seed, p, static_cast<uInt>(n)));
-}
+// The CRC-32 of zlib and gzip (EVTX checksums every chunk and record table
+// with it), by ISA-L: folded with carry-less multiplies, ~10x zlib 1.2's
+// table loop, which was 5% of decoding.
+uint32_t crc(const uint8_t* p, size_t n, uint32_t seed = 0) { return crc32_gzip_refl(seed, p, n); }
 
 constexpr uint8_t kFileMagic[8] = {'E', 'l', 'f', 'F', 'i', 'l', 'e', 0};
 constexpr uint8_t kChunkMagic[8] = {'E', 'l', 'f', 'C', 'h', 'n', 'k', 0};
