@@ -17,10 +17,12 @@ inline std::string ascii_lower(std::string_view s) {
 }
 
 // A transparent hash, so maps keyed by std::string can be searched with a
-// string_view without building a key.
+// string_view without building a key. XXH3: about half the instructions of
+// std::hash on the 10-60 byte keys these maps hold (field names, raw UTF-16
+// names of every EVTX chunk, lower-cased values).
 struct TextHash {
   using is_transparent = void;
-  size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  size_t operator()(std::string_view s) const;
 };
 
 // Reads a whole regular file with one read(); false on any error.

@@ -1,0 +1,68 @@
+// The matcher's view of an event: values rendered as text only when asked for,
+// and lower-cased (16 bytes at a time) the same as the plain ASCII rule says.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "detection/sigma/pattern.hpp"
+#include "event/field_map.hpp"
+#include "event/names.hpp"
+#include "event/text.hpp"
+#include "sources/jsonl_reader.hpp"
+
+namespace {
+
+using vigil::sigma::EventView;
+
+TEST(EventView, LowerCaseMatchesTheAsciiRuleAtEveryLengthAndPosition) {
+  // Letters at both ends of 'A'..'Z' and their neighbours ('@', '[', '`', '{'),
+  // UTF-8 letters (left alone), at every offset against the 16-byte blocks.
+  const std::vector<std::string> pieces = {"@", "A", "Z", "[", "`", "a", "z", "{", "\xC3\x89", "\xC3\xA9", "M", "-",
+                                           "\\", "K", " ", "S", "\x7F", "\xE2\x82\xAC", "Q", "."};
+  std::vector<std::string> texts;
+  for (size_t len = 0; len <= 70; ++len) {
+    std::string t;
+    for (size_t k = 0; k < len; ++k) t += pieces[(k * 7 + len) % pieces.size()];
+    texts.push_back(t);
+    texts.push_back(std::string(len, 'a') + "Q");  // one capital after a lower-case run
+    texts.push_back(std::string(len, '9') + "Z" + std::string(len % 5, 'b'));
+  }
+  vigil::ReadContext ctx(vigil::FieldMap::builtin());
+  std::string json = "{";
+  for (size_t i = 0; i < texts.size(); ++i) {
+    if (i) json += ',';
+    json += "\"f" + std::to_string(i) + "\":\"";
+    for (char c : texts[i]) {
+      if (c == '"' || c == '\\') json += '\\';
+      json += c;
+    }
+    json += '"';
+  }
+  json += "}";
+  std::string error;
+  ASSERT_TRUE(vigil::parse_json_event(json, ctx, -1, &error)) << error;
+  EventView view;
+  view.reset(ctx.event);
+  ASSERT_EQ(view.slots().size(), texts.size());
+  size_t k = 0;
+  for (auto& slot : view.slots()) {
+    const std::string text(view.text_of(slot));
+    EXPECT_EQ(text, texts[k++]);
+    EXPECT_EQ(std::string(view.lower_of(slot)), vigil::ascii_lower(text)) << text;
+  }
+}
+
+TEST(EventView, NonStringValuesAreRenderedWhenAskedFor) {
+  vigil::ReadContext ctx(vigil::FieldMap::builtin());
+  std::string error;
+  ASSERT_TRUE(vigil::parse_json_event(R"({"Port":4444,"Elevated":true,"Ratio":0.5,"Name":"X"})", ctx, -1, &error))
+      << error;
+  EventView view;
+  view.reset(ctx.event);
+  std::vector<std::string> texts;
+  for (auto& slot : view.slots()) texts.push_back(std::string(view.text_of(slot)));
+  EXPECT_EQ(texts, (std::vector<std::string>{"4444", "true", "0.5", "X"}));
+}
+
+}  // namespace
