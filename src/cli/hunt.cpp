@@ -373,10 +373,9 @@ int run_hunt(const HuntOptions& o) {
     if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
   }
 
-  // The rules the outputs see: the Sigma rules, then (with indicators) one per
-  // indicator that hits.
-  // Rules may be added during the hunt (indicators that hit, beacons found):
-  // they go to a copy, made only when that can happen.
+  // The rules the outputs see: the Sigma rules, then those made during the hunt
+  // (one per indicator that hits, one per network finding) in added_rules;
+  // one RuleTable shows both lists without copying the first.
   std::vector<sigma::Rule> added_rules;
   const RuleTable all_rules(&rules->rules(), &added_rules);
   std::unordered_map<uint32_t, uint32_t> indicator_rule_of;

@@ -26,8 +26,6 @@
 #include "detection/network/net_fields.hpp"
 #include "detection/network/scope.hpp"
 
-struct psl_ctx_st;
-
 namespace vigil {
 
 struct DnsTunnelThresholds {
