@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "detection/logsource_map.hpp"
+#include "detection/sigma/prefilter.hpp"
 #include "detection/sigma/rule.hpp"
+#include "detection/sigma/ruleset.hpp"
 #include "sigma_test_support.hpp"
 
 using namespace vigil::sigma_test;
@@ -301,6 +303,58 @@ detection:
   EXPECT_TRUE(file.rules.empty()) << "loaded as a rule: " << file.rules[0].title;
   ASSERT_FALSE(file.problems.empty());
   EXPECT_NE(file.problems[0].to_string().find("repeat"), std::string::npos) << file.problems[0].to_string();
+}
+
+
+// Which literal must be seen before a rule is evaluated: the most selective of
+// those it needs. Not the EventID its candidate list is keyed by (every event
+// it is tried on has that), nor a short enumeration value like `High`; but a
+// whole long value compared for equality is a good one.
+TEST(SigmaTriggers, ChosenBySelectivity) {
+  vigil::sigma::RuleSetOptions o;
+  vigil::sigma::RuleSet rs(o);
+  ASSERT_EQ(rs.load_text("r.yml", R"(
+title: Share
+logsource: {product: windows, service: security}
+detection:
+  selection:
+    EventID: 5145
+    ShareName|endswith: 'C$'
+  condition: selection
+---
+title: Integrity
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    IntegrityLevel: ['High', 'System']
+    ParentImage|endswith: '\pkgmgr.exe'
+  condition: selection
+---
+title: Original name
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    OriginalFileName: 'ntdsutil.exe'
+    CommandLine|contains: 'ifm'
+  condition: selection
+)"), 3u) << (rs.problems().empty() ? "" : rs.problems()[0].to_string());
+  auto trigger_of = [&](const std::string& title) {
+    std::vector<std::string> literals;
+    for (const auto& v : rs.variants()) {
+      if (rs.rules()[v.rule].title != title) continue;
+      EXPECT_FALSE(v.always) << title;
+      for (uint32_t id : v.trigger)
+        for (const auto& a : rs.atoms())
+          for (const auto& p : a.patterns)
+            if (p.prefilter == id) literals.push_back(vigil::sigma::prefilter_literal(p));
+    }
+    std::sort(literals.begin(), literals.end());
+    literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
+    return literals;
+  };
+  EXPECT_EQ(trigger_of("Share"), std::vector<std::string>{"c$"});
+  EXPECT_EQ(trigger_of("Integrity"), std::vector<std::string>{"\\pkgmgr.exe"});
+  EXPECT_EQ(trigger_of("Original name"), std::vector<std::string>{"ntdsutil.exe"});
 }
 
 }  // namespace

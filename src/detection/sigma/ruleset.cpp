@@ -448,13 +448,20 @@ void RuleSet::finalize() {
 
 void RuleSet::build_trigger_index() {
   // How selective each prefilter id is: the length of its literal (a whole
-  // value compared for equality counts as long; a regex as middling).
+  // value compared for equality counts as long, unless it is a short one like
+  // `high`, `3` or `0x0`: the values of an enumeration, common; a regex counts
+  // as middling). An EventID the rule names says nothing: it is what its
+  // candidate list is keyed by, so every event the rule is tried on has it
+  // (Security 5145 rules were evaluated on every 5145 event, not only on those
+  // with the share or file name they look for).
+  static const NameId kEventId = intern("EventID");
+  constexpr size_t kShortValue = 6;
   std::vector<size_t> weights(prefilter_.id_count(), 0);
   for (const Atom& a : atoms_)
     for (const Pattern& p : a.patterns) {
       if (p.prefilter == kNoPrefilter || p.prefilter >= weights.size()) continue;
       size_t w = p.kind == Pattern::Kind::Regex ? 6 : prefilter_literal(p).size();
-      if (by_equality(p)) w += 8;
+      if (by_equality(p)) w = a.field == kEventId ? 1 : w > kShortValue ? w + 8 : w;
       weights[p.prefilter] = std::max(weights[p.prefilter], w);
     }
   auto weight = [&](uint32_t id) { return id < weights.size() ? weights[id] : size_t{0}; };
