@@ -104,7 +104,7 @@ class EventView {
 
   // One value of the event. Its text is made when first asked for (text_of):
   // most values are never looked at by any candidate rule, and rendering a
-  // number, GUID or time as text costs more than the rest of the event view.
+  // number, time or binary value as text costs more than the rest of the view.
   struct Slot {
     const Value* value = nullptr;
     std::string_view text;   // valid once `rendered`
