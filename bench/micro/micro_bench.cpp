@@ -306,7 +306,8 @@ void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
     }
     return 0;
   };
-  auto scan = [&](const hs_database_t* db, std::string_view text) {
+  auto scan = [&](const vigil::sigma::Prefilter::Db* d, std::string_view text) {
+    const hs_database_t* db = d ? d->get() : nullptr;
     if (db && scratch) hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch, on_match, &hits);
   };
   // The event's groups, as Matcher::match finds them.

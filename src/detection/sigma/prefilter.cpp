@@ -4,6 +4,7 @@
 #include <re2/filtered_re2.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <set>
 #include <tuple>
@@ -11,48 +12,47 @@
 namespace vigil::sigma {
 namespace {
 
-struct Group {
-  std::vector<std::string> expressions;  // literals, or regexes when `regex`
-  std::vector<unsigned> flags, ids;
-  bool regex = false;
-};
+using Group = Prefilter::DbSource;
 
-// Compiles a group; ids of expressions vectorscan refuses go to `dropped`.
-hs_database_t* compile(const Group& g, std::vector<unsigned>& dropped) {
-  if (g.expressions.empty()) return nullptr;
-  std::vector<const char*> exprs;
-  std::vector<size_t> lens;
-  for (const auto& e : g.expressions) {
-    exprs.push_back(e.c_str());
-    lens.push_back(e.size());
-  }
-  hs_database_t* db = nullptr;
-  hs_compile_error_t* err = nullptr;
-  const hs_error_t rc =
-      g.regex ? hs_compile_multi(exprs.data(), g.flags.data(), g.ids.data(), static_cast<unsigned>(exprs.size()),
-                                 HS_MODE_BLOCK, nullptr, &db, &err)
-              : hs_compile_lit_multi(exprs.data(), g.flags.data(), g.ids.data(), lens.data(),
-                                     static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db, &err);
-  if (rc == HS_SUCCESS) return db;
-  // One expression vectorscan refuses: leave it out and try again.
-  const int bad = err ? err->expression : -1;
-  hs_free_compile_error(err);
-  if (bad < 0 || static_cast<size_t>(bad) >= g.expressions.size()) {
-    dropped.insert(dropped.end(), g.ids.begin(), g.ids.end());
-    return nullptr;
-  }
-  // Every expression of that id goes (a regex may stand on several literals).
-  const unsigned gone = g.ids[static_cast<size_t>(bad)];
-  dropped.push_back(gone);
-  Group rest;
-  rest.regex = g.regex;
-  for (size_t i = 0; i < g.expressions.size(); ++i)
-    if (g.ids[i] != gone) {
-      rest.expressions.push_back(g.expressions[i]);
-      rest.flags.push_back(g.flags[i]);
-      rest.ids.push_back(g.ids[i]);
+// Compiles a group; entries vectorscan refuses are taken out of `g` (every
+// entry of the refused one's id: a regex may stand on several literals) and
+// their ids go to `dropped`, so that afterwards `g` is what the database holds.
+hs_database_t* compile(Group& g, std::vector<unsigned>& dropped) {
+  while (!g.expressions.empty()) {
+    std::vector<const char*> exprs;
+    std::vector<size_t> lens;
+    for (const auto& e : g.expressions) {
+      exprs.push_back(e.c_str());
+      lens.push_back(e.size());
     }
-  return compile(rest, dropped);
+    hs_database_t* db = nullptr;
+    hs_compile_error_t* err = nullptr;
+    const hs_error_t rc =
+        g.regex ? hs_compile_multi(exprs.data(), g.flags.data(), g.ids.data(), static_cast<unsigned>(exprs.size()),
+                                   HS_MODE_BLOCK, nullptr, &db, &err)
+                : hs_compile_lit_multi(exprs.data(), g.flags.data(), g.ids.data(), lens.data(),
+                                       static_cast<unsigned>(exprs.size()), HS_MODE_BLOCK, nullptr, &db, &err);
+    if (rc == HS_SUCCESS) return db;
+    const int bad = err ? err->expression : -1;
+    hs_free_compile_error(err);
+    if (bad < 0 || static_cast<size_t>(bad) >= g.expressions.size()) {
+      dropped.insert(dropped.end(), g.ids.begin(), g.ids.end());
+      g = Group{{}, {}, {}, g.regex};
+      return nullptr;
+    }
+    const unsigned gone = g.ids[static_cast<size_t>(bad)];
+    dropped.push_back(gone);
+    Group rest;
+    rest.regex = g.regex;
+    for (size_t i = 0; i < g.expressions.size(); ++i)
+      if (g.ids[i] != gone) {
+        rest.expressions.push_back(std::move(g.expressions[i]));
+        rest.flags.push_back(g.flags[i]);
+        rest.ids.push_back(g.ids[i]);
+      }
+    g = std::move(rest);
+  }
+  return nullptr;
 }
 
 bool compiles(const std::string& regex, unsigned flags) {
@@ -114,13 +114,92 @@ std::vector<std::string> regex_literals(const Pattern& p) {
   return atoms;
 }
 
+std::string Prefilter::DbSource::encode() const {
+  std::string out;
+  auto u32 = [&](uint32_t v) { out.append(reinterpret_cast<const char*>(&v), 4); };
+  out += static_cast<char>(regex ? 1 : 0);
+  u32(static_cast<uint32_t>(expressions.size()));
+  for (size_t i = 0; i < expressions.size(); ++i) {
+    u32(flags[i]);
+    u32(ids[i]);
+    u32(static_cast<uint32_t>(expressions[i].size()));
+    out += expressions[i];
+  }
+  return out;
+}
+
+bool Prefilter::DbSource::decode(std::string_view b) {
+  *this = DbSource{};
+  size_t at = 0;
+  auto u32 = [&](uint32_t& v) {
+    if (b.size() - at < 4) return false;
+    std::memcpy(&v, b.data() + at, 4);
+    at += 4;
+    return true;
+  };
+  if (b.empty() || static_cast<uint8_t>(b[0]) > 1) return false;
+  regex = b[0] == 1;
+  at = 1;
+  uint32_t n = 0;
+  if (!u32(n) || n > (b.size() - at) / 12) return false;
+  for (uint32_t i = 0; i < n; ++i) {
+    uint32_t f = 0, id = 0, len = 0;
+    if (!u32(f) || !u32(id) || !u32(len) || len > b.size() - at) return false;
+    flags.push_back(f);
+    ids.push_back(id);
+    expressions.emplace_back(b.substr(at, len));
+    at += len;
+  }
+  return at == b.size();
+}
+
+std::mutex& Prefilter::load_mutex() {
+  static std::mutex m;
+  return m;
+}
+
+const hs_database_t* Prefilter::Db::load() const {
+  std::lock_guard<std::mutex> lock(load_mutex());
+  if (state_ != State::Pending) return db_.load(std::memory_order_relaxed);
+  hs_database_t* db = nullptr;
+  if (hs_deserialize_database(serialised_.data(), serialised_.size(), &db) == HS_SUCCESS) {
+    state_ = State::Loaded;
+  } else {
+    // Damaged in the cache (vectorscan checks its bytes): compile it again
+    // from its source, which our checksum covers.
+    db = nullptr;
+    DbSource source;
+    std::vector<unsigned> dropped;
+    if (source.decode(source_bytes_)) db = compile(source, dropped);
+    state_ = db && dropped.empty() ? State::Rebuilt : State::Failed;
+  }
+  db_.store(db, std::memory_order_release);
+  return db;
+}
+
+size_t Prefilter::count_in(Db::State state) const {
+  std::lock_guard<std::mutex> lock(load_mutex());
+  size_t n = 0;
+  for (const Db& d : slots_) n += d.state_ == state;
+  return n;
+}
+
+Prefilter::Db& Prefilter::add_slot(const DbKey& key) {
+  Db& d = slots_.emplace_back();
+  d.ordinal_ = static_cast<uint32_t>(slots_.size() - 1);
+  d.key_ = key;
+  return d;
+}
+
 Prefilter::~Prefilter() { free_databases(); }
 
 void Prefilter::free_databases() {
-  if (!db_block_)
-    for (auto& [key, db] : dbs_) hs_free_database(db);
-  db_block_.reset();
-  dbs_.clear();
+  for (Db& d : slots_)
+    if (hs_database_t* db = d.db_.load()) hs_free_database(db);
+  slots_.clear();
+  db_index_.clear();
+  regex_db_index_.clear();
+  backing_.reset();
 }
 
 void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms) {
@@ -200,7 +279,11 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
       }
     }
     for (auto& [key, grp] : groups)
-      if (hs_database_t* db = compile(grp, dropped)) dbs_[DbKey{g, key.first, key.second}] = db;
+      if (hs_database_t* db = compile(grp, dropped)) {
+        Db& d = add_slot(DbKey{g, key.first, key.second});
+        d.db_.store(db);
+        d.source_ = std::move(grp);
+      }
   }
   if (!dropped.empty()) {
     // Patterns vectorscan would not take are matched without the prefilter.
@@ -231,19 +314,20 @@ void Prefilter::index(const std::vector<Atom>& atoms) {
   }
   db_index_.clear();
   regex_db_index_.clear();
-  for (const auto& [key, db] : dbs_) {
-    const auto& [group, field, regex] = key;
+  for (const Db& d : slots_) {
+    const auto& [group, field, regex] = d.key_;
     auto& index = regex ? regex_db_index_ : db_index_;
     if (group >= index.size()) index.resize(group + 1);
     const size_t i = slot(field);
     if (i >= index[group].size()) index[group].resize(i + 1, nullptr);
-    index[group][i] = db;
+    index[group][i] = &d;
   }
 }
 
 hs_scratch_t* Prefilter::new_scratch() const {
   hs_scratch_t* s = nullptr;
-  for (const auto& [key, db] : dbs_) hs_alloc_scratch(db, &s);
+  for (const Db& d : slots_)
+    if (const hs_database_t* db = d.get()) hs_alloc_scratch(db, &s);
   return s;
 }
 

@@ -20,11 +20,15 @@
 #pragma once
 #include <hs/hs.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
-#include <tuple>
+#include <mutex>
 #include <string>
+#include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -46,11 +50,59 @@ class Prefilter {
   void build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms);
 
   size_t id_count() const { return id_count_; }
+  // (group, field, regex) of a database; field kNoName: the group's keywords.
+  using DbKey = std::tuple<uint32_t, NameId, bool>;
+
+  // What one database is compiled from: the literal or regex entries of one
+  // group's field (keywords: field kNoName), each with its flags and id. Kept
+  // in the rule cache beside the database, so a database that cannot be
+  // deserialised is compiled again, identical, instead of being lost.
+  struct DbSource {
+    std::vector<std::string> expressions;
+    std::vector<unsigned> flags, ids;
+    bool regex = false;
+    std::string encode() const;
+    bool decode(std::string_view bytes);  // false when damaged
+  };
+  // One database. A set loaded from the cache deserialises each at its first
+  // use (an event touches a few groups: the SigmaHQ set has ~400 databases,
+  // 20 MB, of which a typical Windows hunt uses ~150); get() is safe from any
+  // thread. `ordinal` numbers the databases 0..db_count()-1.
+  class Db {
+   public:
+    // nullptr only when it could be neither deserialised nor compiled.
+    const hs_database_t* get() const {
+      if (const hs_database_t* d = db_.load(std::memory_order_acquire)) return d;
+      return load();
+    }
+    uint32_t ordinal() const { return ordinal_; }
+    const DbKey& key() const { return key_; }
+
+   private:
+    friend class Prefilter;
+    friend struct RuleCache;
+    enum class State : uint8_t { Pending, Loaded, Rebuilt, Failed };
+    const hs_database_t* load() const;  // the slow path: deserialise, or else compile
+    uint32_t ordinal_ = 0;
+    DbKey key_{};
+    mutable std::atomic<hs_database_t*> db_{nullptr};
+    mutable State state_ = State::Loaded;  // Pending for a cached one; changed under load_mutex()
+    std::string_view serialised_;          // in the cache file
+    std::string_view source_bytes_;        // its DbSource, encoded, in the cache file
+    DbSource source_;                      // when compiled here (written to the cache)
+  };
+  size_t db_count() const { return slots_.size(); }
   // Literal database of a group's field, or nullptr; keyword atoms (no field) use keyword_db().
-  const hs_database_t* db_for(uint32_t group, NameId field) const { return at(db_index_, group, field); }
-  const hs_database_t* keyword_db(uint32_t group) const { return at(db_index_, group, kNoName); }
+  const Db* db_for(uint32_t group, NameId field) const { return at(db_index_, group, field); }
+  const Db* keyword_db(uint32_t group) const { return at(db_index_, group, kNoName); }
   // The regex database of a group's field (exact or prefilter mode), or nullptr.
-  const hs_database_t* regex_db_for(uint32_t group, NameId field) const { return at(regex_db_index_, group, field); }
+  const Db* regex_db_for(uint32_t group, NameId field) const { return at(regex_db_index_, group, field); }
+  // Databases of a cached set compiled again because their bytes in the cache
+  // were damaged, and databases that could be neither loaded nor compiled
+  // (their patterns never hit: their rules can be missed).
+  size_t rebuilt_count() const { return count_in(Db::State::Rebuilt); }
+  size_t pending_count() const { return count_in(Db::State::Pending); }  // not loaded yet
+  size_t failed_count() const { return count_in(Db::State::Failed); }
   // Case-insensitive whole-value patterns of a field (EventID: 4688, LogonType: 3,
   // OriginalFileName: ...) need no scan: a hash lookup of the lower-case value
   // gives their ids. nullptr when the field has none.
@@ -63,29 +115,30 @@ class Prefilter {
   // Rebuilds the by-name lookup tables (after build or a cache load); the
   // equality tables come from the patterns' ids.
   void index(const std::vector<Atom>& atoms);
-  // A scratch space for one worker thread.
+  // A scratch space for every database (loading them all); a Matcher grows
+  // its own as it meets databases instead.
   hs_scratch_t* new_scratch() const;
 
  private:
   friend struct RuleCache;
-  // (group, field, regex) of a database; field kNoName: the group's keywords.
-  using DbKey = std::tuple<uint32_t, NameId, bool>;
   // Index slot of a field: 0 is keywords (kNoName), fields from 1.
   static size_t slot(NameId field) { return field == kNoName ? 0 : size_t(field) + 1; }
-  static const hs_database_t* at(const std::vector<std::vector<const hs_database_t*>>& index, uint32_t group,
-                                 NameId field) {
+  static const Db* at(const std::vector<std::vector<const Db*>>& index, uint32_t group, NameId field) {
     if (group >= index.size()) return nullptr;
     const size_t i = slot(field);
     return i < index[group].size() ? index[group][i] : nullptr;
   }
+  static std::mutex& load_mutex();
+  size_t count_in(Db::State state) const;
+  // A new database slot (after build or a cache load, index() lists them).
+  Db& add_slot(const DbKey& key);
   void free_databases();
-  std::map<DbKey, hs_database_t*> dbs_;
-  std::vector<std::vector<const hs_database_t*>> db_index_, regex_db_index_;  // group -> slot -> database
-  std::vector<std::unique_ptr<EqualsTable>> equals_index_;                    // NameId -> table
+  std::deque<Db> slots_;  // in key order; a deque, as a Db (atomic) cannot move
+  std::vector<std::vector<const Db*>> db_index_, regex_db_index_;  // group -> slot -> database
+  std::vector<std::unique_ptr<EqualsTable>> equals_index_;         // NameId -> table
   size_t id_count_ = 0;
-  // Set when the databases were deserialised into one block (a cache load):
-  // they live in it and are not freed one by one.
-  std::shared_ptr<void> db_block_;
+  // A cached set's file, mapped: the databases not yet loaded live in it.
+  std::shared_ptr<const void> backing_;
 };
 
 // Whether a pattern is looked up in its field's equality table rather than scanned.

@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 13;
+constexpr uint32_t kFormat = 14;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -256,8 +256,10 @@ void write_db(Writer& w, const hs_database_t* db) {
 // The file's checksum: XXH3 of the payload except the bulk of each database's
 // serialised bytes (`skip`: offset and length in the payload, ascending; see
 // db_bulk). Vectorscan checks its bytecode itself (a CRC32C) when it
-// deserialises it; hashing it here too cost ~1 instruction a byte of the
-// ~20 MB of databases that every SigmaHQ rule makes.
+// deserialises it, at the database's first use; one that fails is compiled
+// again from its source (Prefilter::DbSource, covered here). Hashing the
+// bytecode here too would read all ~20 MB of the databases that every SigmaHQ
+// rule makes at each start, when a hunt uses about half of them.
 uint64_t payload_checksum(const char* payload, size_t len, const std::vector<std::pair<size_t, size_t>>& skip) {
   XXH3_state_t* st = XXH3_createState();
   XXH3_64bits_reset(st);
@@ -282,58 +284,12 @@ std::pair<size_t, size_t> db_bulk(size_t offset, size_t size) {
 }
 
 struct SerialisedDb {
-  uint32_t group;          // the candidate list's number
+  uint32_t group;
   std::string_view field;  // interned by the caller, in order (ids must not depend on threads)
   bool regex;
-  std::string_view bytes;  // empty: no database
+  std::string_view bytes;   // vectorscan's serialised database (checked by vectorscan)
+  std::string_view source;  // Prefilter::DbSource, encoded
 };
-
-// Deserialises the databases into one block of memory, mapped and faulted in
-// by a single call (not ~200 allocations and a page fault per 4 KiB): `out[k]`
-// is dbs[k]'s database (nullptr for none), living in `block`. False when any
-// of them is damaged.
-bool deserialise_dbs(const std::vector<SerialisedDb>& dbs, std::shared_ptr<void>& block,
-                     std::vector<hs_database_t*>& out) {
-  constexpr size_t kAlign = 64;
-  std::vector<size_t> offsets;
-  size_t total = 0;
-  for (const SerialisedDb& d : dbs) {
-    offsets.push_back(total);
-    if (d.bytes.empty()) continue;
-    size_t size = 0;
-    if (hs_serialized_database_size(d.bytes.data(), d.bytes.size(), &size) != HS_SUCCESS) return false;
-    total += (size + kAlign - 1) / kAlign * kAlign;
-  }
-  out.assign(dbs.size(), nullptr);
-  if (total == 0) return true;
-  // Aligned to 2 MiB (mapped with that much to spare, the spare unmapped), so
-  // that huge pages can back it.
-  constexpr size_t kHuge = size_t{2} << 20;
-  void* raw = ::mmap(nullptr, total + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) return false;
-  const uintptr_t start = reinterpret_cast<uintptr_t>(raw), aligned = (start + kHuge - 1) & ~(kHuge - 1);
-  if (aligned > start) ::munmap(raw, aligned - start);
-  if (const size_t tail = (start + total + kHuge) - (aligned + total)) ::munmap(reinterpret_cast<void*>(aligned + total), tail);
-  void* mem = reinterpret_cast<void*>(aligned);
-  block = std::shared_ptr<void>(mem, [total](void* p) { ::munmap(p, total); });
-  // Huge pages where the system allows them (a few faults instead of
-  // thousands), then everything faulted in at once. Both are hints: without
-  // them the pages fault in as the databases are copied.
-#ifdef MADV_HUGEPAGE
-  ::madvise(mem, total, MADV_HUGEPAGE);
-#endif
-#ifdef MADV_POPULATE_WRITE
-  ::madvise(mem, total, MADV_POPULATE_WRITE);
-#endif
-  for (size_t k = 0; k < dbs.size(); ++k) {
-    const SerialisedDb& d = dbs[k];
-    if (d.bytes.empty()) continue;
-    auto* db = reinterpret_cast<hs_database_t*>(static_cast<char*>(mem) + offsets[k]);
-    if (hs_deserialize_database_at(d.bytes.data(), d.bytes.size(), db) != HS_SUCCESS) return false;
-    out[k] = db;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -348,9 +304,9 @@ class MappedCacheFile {
     struct stat st {};
     if (::fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return;
     size_ = static_cast<size_t>(st.st_size);
-    // MAP_POPULATE: one call maps the whole (page-cached) file instead of a
-    // fault per page.
-    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd_, 0);
+    // Not populated: the databases at its end are read only when an event
+    // needs them (see populate()).
+    void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
     if (p == MAP_FAILED) {
       size_ = 0;
       return;
@@ -366,6 +322,15 @@ class MappedCacheFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   int fd() const { return fd_; }
+  // Maps the first n bytes (page-cached) in one call, instead of a fault
+  // every few pages as they are read. A hint.
+  void populate(size_t n) const {
+#ifdef MADV_POPULATE_READ
+    if (data_) ::madvise(const_cast<char*>(data_), std::min(n, size_), MADV_POPULATE_READ);
+#else
+    (void)n;
+#endif
+  }
 
  private:
   int fd_ = -1;
@@ -482,16 +447,17 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   }
   w.u64(rs.prefilter_.id_count_);
   const uint64_t dbs_at = w.buf().size();
-  w.u32(static_cast<uint32_t>(rs.prefilter_.dbs_.size()));
+  w.u32(static_cast<uint32_t>(rs.prefilter_.slots_.size()));
   std::vector<std::pair<size_t, size_t>> db_bytes;  // left out of the checksum
-  for (const auto& [key, db] : rs.prefilter_.dbs_) {
-    const auto& [group, field, regex] = key;
+  for (const Prefilter::Db& d : rs.prefilter_.slots_) {
+    const auto& [group, field, regex] = d.key();
     w.u32(group);
     w.name(field);
     w.u8(regex ? 1 : 0);
     const size_t before = w.buf().size() + 4;  // after the length
-    write_db(w, db);
+    write_db(w, d.get());
     db_bytes.push_back(db_bulk(before, w.buf().size() - before));
+    w.str(d.source_.encode());  // in the checksum: a damaged database is compiled again from it
   }
 
   const std::string& payload = w.buf();
@@ -528,7 +494,9 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
 }
 
 bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
-  const MappedCacheFile data(file);
+  // Kept by the loaded set: its databases are deserialised from it at first use.
+  const auto mapped = std::make_shared<const MappedCacheFile>(file);
+  const MappedCacheFile& data = *mapped;
   if (!data.data()) return false;
   if (data.size() < kHeader || std::memcmp(data.data(), kMagic, 8) != 0) return false;
   uint32_t format;
@@ -542,6 +510,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   if (format != kFormat || stored_key != key || len != data.size() - kHeader) return false;
   if (atoms_at < 4 || atoms_at > dbs_at || dbs_at > len) return false;
   const char* payload = data.data() + kHeader;
+  data.populate(kHeader + dbs_at);  // all but the databases is read now
 
   // Two parts decoded side by side when more than one thread is allowed:
   // [checksum, rules and problems, databases] on a helper thread, [atoms,
@@ -550,13 +519,12 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   // must not depend on timing).
   RuleSet fresh(rs.options_);
   std::vector<SerialisedDb> dbs;
-  std::vector<hs_database_t*> loaded;
   bool side_ok = false;
   std::promise<bool> checked;  // the checksum matched, and fresh.rules_ has its size
   auto side = [&] {
     // The databases are located first: the checksum leaves their bytes out.
     Reader dr(payload + dbs_at, len - dbs_at);
-    const uint32_t db_count = dr.count(13);
+    const uint32_t db_count = dr.count(17);
     std::vector<std::pair<size_t, size_t>> db_bytes;
     for (uint32_t k = 0; k < db_count && dr.ok(); ++k) {
       const uint32_t group = dr.u32();
@@ -564,7 +532,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       const uint8_t regex = dr.u8();
       if (regex > 1) dr.fail();
       const std::string_view bytes = dr.view();
-      dbs.push_back({group, field, regex == 1, bytes});
+      const std::string_view source = dr.view();
+      dbs.push_back({group, field, regex == 1, bytes, source});
       db_bytes.push_back(db_bulk(static_cast<size_t>(bytes.data() - payload), bytes.size()));
     }
     if (!dr.ok() || !dr.at_end() || payload_checksum(payload, len, db_bytes) != sum) {
@@ -584,8 +553,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       p.message = rr.str();
       p.warning = rr.u8();
     }
-    if (!rr.ok() || !rr.at_end()) return;
-    side_ok = deserialise_dbs(dbs, fresh.prefilter_.db_block_, loaded);  // each checked by vectorscan
+    side_ok = rr.ok() && rr.at_end();
   };
   std::thread helper;
   const unsigned threads = rs.options_.threads ? rs.options_.threads : std::thread::hardware_concurrency();
@@ -714,11 +682,15 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   if (!side_ok) return false;
   auto field_name = [](std::string_view s) { return s == "\x01" ? kNoName : intern(s); };
   const size_t groups = fresh.candidate_groups().size();
-  for (size_t k = 0; k < dbs.size(); ++k) {
-    if (!loaded[k]) continue;
-    if (dbs[k].group >= groups) return false;  // a database of no list: not this rule set's
-    fresh.prefilter_.dbs_[Prefilter::DbKey{dbs[k].group, field_name(dbs[k].field), dbs[k].regex}] = loaded[k];
+  for (const SerialisedDb& sd : dbs) {
+    if (sd.group >= groups) return false;  // a database of no list: not this rule set's
+    // Deserialised at its first use; vectorscan checks its bytes then.
+    Prefilter::Db& d = fresh.prefilter_.add_slot(Prefilter::DbKey{sd.group, field_name(sd.field), sd.regex});
+    d.serialised_ = sd.bytes;
+    d.source_bytes_ = sd.source;
+    d.state_ = Prefilter::Db::State::Pending;
   }
+  fresh.prefilter_.backing_ = mapped;
 
   // Everything checked: take it.
   rs.rules_ = std::move(fresh.rules_);
@@ -734,8 +706,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.correlations_ = std::move(fresh.correlations_);
   rs.correlation_rules_ = std::move(fresh.correlation_rules_);
   rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);
-  std::swap(rs.prefilter_.dbs_, fresh.prefilter_.dbs_);
-  std::swap(rs.prefilter_.db_block_, fresh.prefilter_.db_block_);
+  std::swap(rs.prefilter_.slots_, fresh.prefilter_.slots_);  // a deque's elements stay in place
+  std::swap(rs.prefilter_.backing_, fresh.prefilter_.backing_);
   rs.prefilter_.index(rs.atoms_);
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();

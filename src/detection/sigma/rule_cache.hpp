@@ -4,7 +4,9 @@
 // the logsource mapping and the placeholders, so a second hunt with the same
 // rules starts in milliseconds. A cache file that is damaged, truncated or from
 // another build is ignored (and rewritten), never trusted: every read is checked
-// and the payload carries its own checksum.
+// and the payload carries its own checksum. The vectorscan databases are
+// deserialised at their first use (vectorscan checks their bytes then); one
+// found damaged is compiled again from its source, kept beside it.
 //
 // The content hash of each rule file comes from the manifest of rule_files.hpp
 // when the file's stat is unchanged, so a warm start reads no rule file. The

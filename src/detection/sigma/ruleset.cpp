@@ -857,15 +857,19 @@ int RuleSet::candidate_lists(std::string_view channel_lower, bool has_channel, u
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
-      variant_done_(rules.variants().size(), 0),
-      scratch_(rules.prefilter().new_scratch()) {}
+      variant_done_(rules.variants().size(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
 
 Matcher::~Matcher() {
   if (scratch_) hs_free_scratch(scratch_);
 }
 
-void Matcher::scan(const hs_database_t* db, std::string_view text) {
-  if (!db || !scratch_) return;
+void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
+  const hs_database_t* db = d.get();  // deserialised at its first use
+  if (!db) return;
+  if (!scratch_fits_[d.ordinal()]) {  // the scratch grows to fit each database as it is met
+    if (hs_alloc_scratch(db, &scratch_) != HS_SUCCESS) return;
+    scratch_fits_[d.ordinal()] = 1;
+  }
   struct Ctx {
     uint32_t* hits;
     size_t size;
@@ -973,14 +977,14 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
   const auto& names = view_.field_names();
-  const hs_database_t* dbs[8];
+  const Prefilter::Db* dbs[8];
   for (size_t i = 0; i < names.size(); ++i) {
     // The databases of this field in the event's groups (only groups whose
     // rules look at the field have one), and the field's equality table.
     int n_dbs = 0;
     for (int l = 0; l < n_lists; ++l) {
-      if (const hs_database_t* d = pf.db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
-      if (const hs_database_t* d = pf.regex_db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
+      if (const Prefilter::Db* d = pf.db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
+      if (const Prefilter::Db* d = pf.regex_db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
     }
     const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
     if (eq && !wanted(names[i])) eq = nullptr;
@@ -997,7 +1001,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       }
       if (n_dbs) {
         const std::string_view text = view_.text_of(s);
-        for (int k = 0; k < n_dbs; ++k) scan(dbs[k], text);
+        for (int k = 0; k < n_dbs; ++k) scan(*dbs[k], text);
       }
     });
   }
@@ -1006,7 +1010,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   if (keywords) {
     bool joined = false;
     for (int l = 0; l < n_lists; ++l) {
-      const hs_database_t* kw_db = pf.keyword_db(infos[l]->group);
+      const Prefilter::Db* kw_db = pf.keyword_db(infos[l]->group);
       if (!kw_db) continue;
       if (!joined) {
         all_values_.clear();
@@ -1017,7 +1021,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
         }
         joined = true;
       }
-      scan(kw_db, all_values_);
+      scan(*kw_db, all_values_);
     }
   }
   view_.set_prefilter_hits(hit_gen_.data(), gen_);

@@ -202,7 +202,7 @@ class Matcher {
  private:
   bool eval(const Program& p, uint32_t node);
   bool atom(uint32_t index);
-  void scan(const hs_database_t* db, std::string_view text);
+  void scan(const Prefilter::Db& db, std::string_view text);
   void evaluate(uint32_t variant, const Event& ev, std::vector<uint32_t>& rules_hit);
 
   const RuleSet& rules_;
@@ -220,6 +220,7 @@ class Matcher {
   std::string all_values_;  // the event's values joined, for the keyword scan
   bool provider_done_ = false;
   hs_scratch_t* scratch_ = nullptr;
+  std::vector<uint8_t> scratch_fits_;  // database ordinal -> scratch_ was grown for it
   NameId channel_ = intern("Channel"), event_id_ = intern("EventID"), provider_ = intern("Provider_Name");
   std::string lower_;
 };
