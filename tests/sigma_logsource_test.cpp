@@ -357,6 +357,51 @@ detection:
   EXPECT_EQ(trigger_of("Original name"), std::vector<std::string>{"ntdsutil.exe"});
 }
 
+// A literal under three bytes (`/c`) is in nearly every command line: it stays
+// out of the prefilter databases unless a rule is triggered by it, and its
+// pattern is then checked when the rule is evaluated. Matching is unchanged.
+TEST(SigmaTriggers, ShortLiteralsAreScannedOnlyForRulesTriggeredByThem) {
+  Probe p(R"(title: Shell
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\cmd.exe'
+    CommandLine|contains: '/c'
+  condition: selection
+---
+title: Force
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains: '-f'
+  condition: selection
+)");
+  ASSERT_EQ(p.loaded(), 2u) << p.errors();
+  const auto& rs = p.ruleset();
+  auto prefilter_of = [&](const std::string& literal) {
+    for (const auto& a : rs.atoms())
+      for (const auto& pat : a.patterns)
+        if (vigil::sigma::prefilter_literal(pat) == literal) return pat.prefilter;
+    ADD_FAILURE() << "no pattern " << literal;
+    return vigil::sigma::kNoPrefilter;
+  };
+  EXPECT_EQ(prefilter_of("/c"), vigil::sigma::kNoPrefilter) << "Shell is triggered by \\cmd.exe";
+  EXPECT_NE(prefilter_of("\\cmd.exe"), vigil::sigma::kNoPrefilter);
+  EXPECT_NE(prefilter_of("-f"), vigil::sigma::kNoPrefilter) << "Force has no other literal";
+  for (const auto& v : rs.variants()) EXPECT_FALSE(v.always) << rs.rules()[v.rule].title;
+
+  auto event = [](const std::string& image, const std::string& cmd) {
+    return R"({"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Image":")" +
+           image + R"(","CommandLine":")" + cmd + R"("}}})";
+  };
+  std::string err;
+  const std::string cmd = R"(C:\\Windows\\System32\\cmd.exe)", tool = R"(C:\\tools\\x.exe)";
+  EXPECT_EQ(p.hits(event(cmd, "cmd.exe /C whoami"), &err), std::vector<uint32_t>{0}) << err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd.exe /k whoami"), &err), std::vector<uint32_t>{}) << err;
+  EXPECT_EQ(p.hits(event(tool, "x.exe /c -F"), &err), std::vector<uint32_t>{1}) << err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd /c del -f a"), &err), (std::vector<uint32_t>{0, 1})) << err;
+}
+
 }  // namespace
 
 // ===========================================================================

@@ -202,7 +202,16 @@ void Prefilter::free_databases() {
   backing_.reset();
 }
 
-void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms) {
+// A literal shorter than this (`/c`, `-f`, a glob's `i`) is in nearly every
+// value: scanning for it tells little and costs much, as vectorscan confirms
+// a candidate at almost every byte (the process-creation CommandLine database
+// took ~7 us a value with them in it). Unless a rule needs it as its trigger,
+// it is left out of the databases and its pattern is checked exactly when the
+// rule is evaluated.
+constexpr size_t kShortLiteral = 3;
+
+void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms,
+                      const std::function<std::vector<bool>()>& triggers) {
   free_databases();
 
   // What each atom puts in the databases of the groups that use it: identical
@@ -261,6 +270,22 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
     }
   }
   id_count_ = next;
+
+  // Short literals no rule is triggered by: out of the databases, and their
+  // patterns unfiltered (an id shared by several patterns goes for all).
+  const std::vector<bool> needed = triggers ? triggers() : std::vector<bool>{};
+  std::vector<bool> short_unneeded(next, false);
+  for (size_t ai = 0; ai < atoms.size(); ++ai)
+    for (const Entry& e : entries[ai])
+      if (!e.regex && e.expression.size() < kShortLiteral && !(e.id < needed.size() && needed[e.id]))
+        short_unneeded[e.id] = true;
+  for (size_t ai = 0; ai < atoms.size(); ++ai) {
+    auto& list = entries[ai];
+    list.erase(std::remove_if(list.begin(), list.end(), [&](const Entry& e) { return short_unneeded[e.id]; }),
+               list.end());
+    for (Pattern& p : atoms[ai].patterns)
+      if (p.prefilter != kNoPrefilter && short_unneeded[p.prefilter]) p.prefilter = kNoPrefilter;
+  }
 
   // Each group's databases: the entries of its atoms, by field.
   std::vector<unsigned> dropped;

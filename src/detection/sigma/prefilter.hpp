@@ -23,6 +23,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -46,8 +47,12 @@ class Prefilter {
 
   // Gives every prefilterable string pattern in `atoms` an id (Pattern::prefilter)
   // and compiles the databases of each group: `group_atoms[g]` lists the atoms
-  // of group g's rules. Patterns vectorscan cannot take stay unfiltered.
-  void build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms);
+  // of group g's rules. `triggers`, called once the ids are given, says which
+  // ids some rule is triggered by: a short literal (see kShortLiteral) that is
+  // not is left out, its patterns unfiltered. Patterns vectorscan cannot take
+  // stay unfiltered too: choose the triggers again afterwards.
+  void build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms,
+             const std::function<std::vector<bool>()>& triggers = {});
 
   size_t id_count() const { return id_count_; }
   // (group, field, regex) of a database; field kNoName: the group's keywords.

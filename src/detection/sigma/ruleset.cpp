@@ -442,11 +442,21 @@ void RuleSet::finalize() {
     std::sort(group_atoms[g].begin(), group_atoms[g].end());
     group_atoms[g].erase(std::unique(group_atoms[g].begin(), group_atoms[g].end()), group_atoms[g].end());
   }
-  prefilter_.build(atoms_, group_atoms);
-  build_trigger_index();
+  // Triggers are chosen twice: first to know which short literals a rule
+  // needs (the others stay out of the databases), then over the ids that made
+  // it into them (vectorscan may refuse a pattern).
+  prefilter_.build(atoms_, group_atoms, [&] {
+    choose_triggers();
+    std::vector<bool> needed(prefilter_.id_count(), false);
+    for (const Variant& v : variants_)
+      for (uint32_t id : v.trigger) needed[id] = true;
+    return needed;
+  });
+  choose_triggers();
+  derive_trigger_lists();
 }
 
-void RuleSet::build_trigger_index() {
+void RuleSet::choose_triggers() {
   // How selective each prefilter id is: the length of its literal (a whole
   // value compared for equality counts as long, unless it is a short one like
   // `high`, `3` or `0x0`: the values of an enumeration, common; a regex counts
@@ -475,7 +485,6 @@ void RuleSet::build_trigger_index() {
       v.trigger = std::move(*s);
     }
   }
-  derive_trigger_lists();
 }
 
 void RuleSet::derive_trigger_lists() {

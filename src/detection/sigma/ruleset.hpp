@@ -143,7 +143,7 @@ class RuleSet {
   size_t add_parsed(std::vector<RuleFile>&& files, std::vector<RuleFile>&& filter_files = {});
   // Builds the prefilter and each variant's trigger set; run after loading.
   void finalize();
-  void build_trigger_index();
+  void choose_triggers();  // each variant's trigger set, from the patterns' prefilter ids
   void derive_trigger_lists();
   // Every candidate list, in a fixed order (the same for a built and a cached
   // set): a list's place is its prefilter group.
