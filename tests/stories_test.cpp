@@ -170,6 +170,29 @@ TEST(Stories, EventLinksIgnoreSystemSessions) {
   EXPECT_FALSE(shares(links[0], links[2])) << "0x3e7 (SYSTEM) ties nothing";
 }
 
+// A detection's event: each canonical field once, its first value, in
+// document order; the same for event after event (the names written are
+// remembered between calls).
+TEST(Describe, EventFieldsOnceEachInDocumentOrder) {
+  const char* events[] = {
+      R"({"Computer":"H","Channel":"Security","EventID":4688,"NewProcessName":"C:\\a.exe","NewProcessName":"C:\\b.exe","CommandLine":"a"})",
+      R"({"Computer":"H","Channel":"Security","EventID":4688,"CommandLine":"b","NewProcessName":"C:\\c.exe"})"};
+  const char* expected[] = {
+      R"({"Computer":"H","Channel":"Security","EventID":4688,"NewProcessName":"C:\\a.exe","CommandLine":"a"})",
+      R"({"Computer":"H","Channel":"Security","EventID":4688,"CommandLine":"b","NewProcessName":"C:\\c.exe"})"};
+  ReadContext ctx(FieldMap::builtin());
+  for (int round = 0; round < 2; ++round)
+    for (size_t i = 0; i < 2; ++i) {
+      std::string error;
+      ASSERT_TRUE(parse_json_event(events[i], ctx, -1, &error)) << error;
+      Detection d;
+      describe_event(ctx.event, d);
+      EXPECT_EQ(d.event_json, expected[i]) << "event " << i << ", round " << round;
+      EXPECT_EQ(d.event_id, 4688);
+      EXPECT_EQ(d.computer, "H");
+    }
+}
+
 TEST(Dedup, IdenticalButForTimesAndIdsFoldWithACount) {
   Deduplicator d;
   auto make = [](uint32_t rule, const char* computer, uint64_t time, const char* json) {

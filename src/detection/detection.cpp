@@ -32,14 +32,20 @@ void describe_event(const Event& ev, Detection& d) {
   // Canonical fields, first value of each name, in document order.
   std::string& j = d.event_json;
   j.clear();
+  j.reserve(1024);
   j += '{';
-  std::vector<NameId> seen;
+  // Names already written, by a stamp per interned name (events have ~50
+  // fields: comparing each with all before it cost more than writing them).
+  thread_local std::vector<uint32_t> written;
+  thread_local uint32_t stamp = 0;
+  if (++stamp == 0) {
+    std::fill(written.begin(), written.end(), 0);
+    stamp = 1;
+  }
   for (const Field& f : ev.fields) {
-    bool dup = false;
-    for (NameId s : seen)
-      if (s == f.name) dup = true;
-    if (dup) continue;
-    seen.push_back(f.name);
+    if (f.name >= written.size()) written.resize(f.name + 1, 0);
+    if (written[f.name] == stamp) continue;
+    written[f.name] = stamp;
     if (j.size() > 1) j += ',';
     append_json_string(j, name_text(f.name));
     j += ':';
