@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -153,34 +156,35 @@ bool Prefilter::DbSource::decode(std::string_view b) {
   return at == b.size();
 }
 
-std::mutex& Prefilter::load_mutex() {
-  static std::mutex m;
-  return m;
-}
-
 const hs_database_t* Prefilter::Db::load() const {
-  std::lock_guard<std::mutex> lock(load_mutex());
-  if (state_ != State::Pending) return db_.load(std::memory_order_relaxed);
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (state_.load() != State::Pending) return db_.load(std::memory_order_relaxed);
   hs_database_t* db = nullptr;
-  if (hs_deserialize_database(serialised_.data(), serialised_.size(), &db) == HS_SUCCESS) {
-    state_ = State::Loaded;
-  } else {
+  State state = State::Loaded;
+  if (hs_deserialize_database(serialised_.data(), serialised_.size(), &db) != HS_SUCCESS) {
     // Damaged in the cache (vectorscan checks its bytes): compile it again
     // from its source, which our checksum covers.
     db = nullptr;
     DbSource source;
     std::vector<unsigned> dropped;
     if (source.decode(source_bytes_)) db = compile(source, dropped);
-    state_ = db && dropped.empty() ? State::Rebuilt : State::Failed;
+    state = db && dropped.empty() ? State::Rebuilt : State::Failed;
   }
   db_.store(db, std::memory_order_release);
+  state_.store(state);
+  // Its bytes in the cache file are not needed again: out of this process's
+  // memory (the mapping is read-only, so the pages would be read back from
+  // the file if they were).
+  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const uintptr_t from = (reinterpret_cast<uintptr_t>(serialised_.data()) + page - 1) & ~(page - 1),
+                  to = (reinterpret_cast<uintptr_t>(serialised_.data()) + serialised_.size()) & ~(page - 1);
+  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
   return db;
 }
 
 size_t Prefilter::count_in(Db::State state) const {
-  std::lock_guard<std::mutex> lock(load_mutex());
   size_t n = 0;
-  for (const Db& d : slots_) n += d.state_ == state;
+  for (const Db& d : slots_) n += d.state_.load() == state;
   return n;
 }
 

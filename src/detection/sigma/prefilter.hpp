@@ -91,7 +91,10 @@ class Prefilter {
     uint32_t ordinal_ = 0;
     DbKey key_{};
     mutable std::atomic<hs_database_t*> db_{nullptr};
-    mutable State state_ = State::Loaded;  // Pending for a cached one; changed under load_mutex()
+    // Pending for a cached one until its first use; changed under `mutex_`
+    // (one per database: workers loading different ones do not wait).
+    mutable std::atomic<State> state_{State::Loaded};
+    mutable std::mutex mutex_;
     std::string_view serialised_;          // in the cache file
     std::string_view source_bytes_;        // its DbSource, encoded, in the cache file
     DbSource source_;                      // when compiled here (written to the cache)
@@ -133,7 +136,6 @@ class Prefilter {
     const size_t i = slot(field);
     return i < index[group].size() ? index[group][i] : nullptr;
   }
-  static std::mutex& load_mutex();
   size_t count_in(Db::State state) const;
   // A new database slot (after build or a cache load, index() lists them).
   Db& add_slot(const DbKey& key);

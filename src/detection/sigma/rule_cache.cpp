@@ -322,6 +322,12 @@ class MappedCacheFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   int fd() const { return fd_; }
+  // Drops the mapping's pages from this process (they stay in the page cache,
+  // and are read again if touched): what was decoded from them has been
+  // copied, and the databases are read once each. Keeps RSS to what is used.
+  void release() const {
+    if (data_) ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
+  }
   // Maps the first n bytes (page-cached) in one call, instead of a fault
   // every few pages as they are read. A hint.
   void populate(size_t n) const {
@@ -688,7 +694,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     Prefilter::Db& d = fresh.prefilter_.add_slot(Prefilter::DbKey{sd.group, field_name(sd.field), sd.regex});
     d.serialised_ = sd.bytes;
     d.source_bytes_ = sd.source;
-    d.state_ = Prefilter::Db::State::Pending;
+    d.state_.store(Prefilter::Db::State::Pending);
   }
   fresh.prefilter_.backing_ = mapped;
 
@@ -712,6 +718,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();
   touch_cache_file(data.fd());  // most recently used: the last to be pruned
+  data.release();
   return true;
 }
 
