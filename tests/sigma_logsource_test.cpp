@@ -357,6 +357,64 @@ detection:
   EXPECT_EQ(trigger_of("Original name"), std::vector<std::string>{"ntdsutil.exe"});
 }
 
+// A rule whose trigger is a common literal (`\cmd.exe`) waits for a second one
+// from another part of its selection as well; not from a filter (a negation
+// needs no literal), nor from an alternative (`1 of`: neither is necessary).
+TEST(SigmaTriggers, ASecondLiteralFromAnotherPartOfTheRule) {
+  Probe p(R"(title: Copy
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    Image|endswith: '\cmd.exe'
+    CommandLine|contains: 'copy '
+  filter:
+    CommandLine|contains: 'backup'
+  condition: selection and not filter
+---
+title: Either
+logsource: {product: windows, category: process_creation}
+detection:
+  selection_a:
+    Image|endswith: '\certutil.exe'
+  selection_b:
+    CommandLine|contains: 'urlcache'
+  condition: 1 of selection_*
+)");
+  ASSERT_EQ(p.loaded(), 2u) << p.errors();
+  const auto& rs = p.ruleset();
+  auto literals = [&](const std::vector<uint32_t>& ids) {
+    std::vector<std::string> out;
+    for (uint32_t id : ids)
+      for (const auto& a : rs.atoms())
+        for (const auto& pat : a.patterns)
+          if (pat.prefilter == id) out.push_back(vigil::sigma::prefilter_literal(pat));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  };
+  for (const auto& v : rs.variants()) {
+    const std::string& title = rs.rules()[v.rule].title;
+    if (title == "Copy") {
+      EXPECT_EQ(literals(v.trigger), std::vector<std::string>{"\\cmd.exe"});
+      EXPECT_EQ(literals(v.trigger2), std::vector<std::string>{"copy "});
+    } else {
+      EXPECT_EQ(literals(v.trigger), (std::vector<std::string>{"\\certutil.exe", "urlcache"}));
+      EXPECT_TRUE(v.trigger2.empty()) << title;
+    }
+  }
+  auto event = [](const std::string& image, const std::string& cmd) {
+    return R"({"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Image":")" +
+           image + R"(","CommandLine":")" + cmd + R"("}}})";
+  };
+  const std::string cmd = R"(C:\\Windows\\System32\\cmd.exe)", certutil = R"(C:\\Windows\\System32\\certutil.exe)";
+  std::string err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd /c COPY a b"), &err), std::vector<uint32_t>{0}) << err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd /c dir"), &err), std::vector<uint32_t>{}) << err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd /c copy a backup"), &err), std::vector<uint32_t>{}) << err;
+  EXPECT_EQ(p.hits(event(certutil, "certutil -f"), &err), std::vector<uint32_t>{1}) << err;
+  EXPECT_EQ(p.hits(event(cmd, "cmd /c certutil -URLcache x"), &err), std::vector<uint32_t>{1}) << err;
+}
+
 // A literal under three bytes (`/c`) is in nearly every command line: it stays
 // out of the prefilter databases unless a rule is triggered by it, and its
 // pattern is then checked when the rule is evaluated. Matching is unchanged.

@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 14;
+constexpr uint32_t kFormat = 15;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -423,6 +423,7 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     }
     w.str(v.provider);
     w.u32s(v.trigger);
+    w.u32s(v.trigger2);
     w.u8(v.always);
   }
   w.u32(static_cast<uint32_t>(rs.by_channel_.size()));
@@ -606,6 +607,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     }
     v.provider = rd.str();
     v.trigger = rd.u32s();
+    v.trigger2 = rd.u32s();
     v.always = rd.u8();
     // Structural checks, so a damaged file cannot make the matcher read astray.
     const size_t n = v.program.nodes.size();
@@ -681,8 +683,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     for (const Pattern& p : a.patterns)
       if (p.prefilter != kNoPrefilter && p.prefilter >= fresh.prefilter_.id_count_) rd.fail();
   for (const Variant& v : fresh.variants_)
-    for (uint32_t id : v.trigger)
-      if (id >= fresh.prefilter_.id_count_) rd.fail();
+    for (const auto* list : {&v.trigger, &v.trigger2})
+      for (uint32_t id : *list)
+        if (id >= fresh.prefilter_.id_count_) rd.fail();
   if (!rd.ok() || !rd.at_end()) return false;
   if (helper.joinable()) helper.join();
   if (!side_ok) return false;

@@ -409,6 +409,20 @@ std::optional<std::vector<uint32_t>> necessary(const Program& p, uint32_t n, con
   return std::nullopt;
 }
 
+// Every necessary set `necessary` can find below node n, from the separate
+// parts of the Ands on the way (each is necessary on its own).
+void necessary_sets(const Program& p, uint32_t n, const std::vector<Atom>& atoms,
+                    const std::function<size_t(uint32_t)>& weight, std::vector<std::vector<uint32_t>>& out,
+                    int depth = 0) {
+  if (depth > 64) return;
+  const Expr& e = p.nodes[n];
+  if (e.op == Expr::Op::And) {
+    for (uint32_t k = 0; k < e.b; ++k) necessary_sets(p, p.kids[e.a + k], atoms, weight, out, depth + 1);
+    return;
+  }
+  if (auto s = necessary(p, n, atoms, weight, depth)) out.push_back(std::move(*s));
+}
+
 }  // namespace
 
 std::vector<const std::vector<uint32_t>*> RuleSet::candidate_groups() const {
@@ -448,8 +462,10 @@ void RuleSet::finalize() {
   prefilter_.build(atoms_, group_atoms, [&] {
     choose_triggers();
     std::vector<bool> needed(prefilter_.id_count(), false);
-    for (const Variant& v : variants_)
+    for (const Variant& v : variants_) {
       for (uint32_t id : v.trigger) needed[id] = true;
+      for (uint32_t id : v.trigger2) needed[id] = true;
+    }
     return needed;
   });
   choose_triggers();
@@ -475,14 +491,35 @@ void RuleSet::choose_triggers() {
       weights[p.prefilter] = std::max(weights[p.prefilter], w);
     }
   auto weight = [&](uint32_t id) { return id < weights.size() ? weights[id] : size_t{0}; };
+  auto normalise = [](std::vector<uint32_t>& ids) {
+    std::sort(ids.begin(), ids.end());
+    ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  };
+  // A second set is worth checking only when all its literals are at least
+  // this long (an EventID, `3` or `/c` is in nearly every event it is tried on).
+  constexpr size_t kSelective = 3;
+  std::vector<std::vector<uint32_t>> sets;
   for (Variant& v : variants_) {
     auto s = necessary(v.program, v.program.root, atoms_, weight);
     v.always = !s.has_value();
     v.trigger.clear();
-    if (s) {
-      std::sort(s->begin(), s->end());
-      s->erase(std::unique(s->begin(), s->end()), s->end());
-      v.trigger = std::move(*s);
+    v.trigger2.clear();
+    if (!s) continue;
+    normalise(*s);
+    v.trigger = std::move(*s);
+    sets.clear();
+    necessary_sets(v.program, v.program.root, atoms_, weight, sets);
+    size_t best_weak = 0;
+    for (auto& set : sets) {
+      normalise(set);
+      if (set.empty() || set == v.trigger) continue;
+      size_t weak = SIZE_MAX;
+      for (uint32_t id : set) weak = std::min(weak, weight(id));
+      if (weak < kSelective) continue;
+      if (weak > best_weak || (weak == best_weak && set.size() < v.trigger2.size())) {
+        v.trigger2 = set;
+        best_weak = weak;
+      }
     }
   }
 }
@@ -1063,6 +1100,11 @@ void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits)
   variant_done_[v] = gen_;
   const Variant& var = rules_.variants()[v];
   if (rule_seen_[var.rule] == gen_) return;
+  if (!var.trigger2.empty()) {  // the rule's second necessary literal, when it has one
+    bool seen = false;
+    for (uint32_t id : var.trigger2) seen = seen || hit_gen_[id] == gen_;
+    if (!seen) return;
+  }
   if (!var.provider.empty()) {
     if (!provider_done_) {
       provider_text_.clear();

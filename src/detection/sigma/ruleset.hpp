@@ -43,6 +43,11 @@ struct Variant {
   // evaluated on every event of its logsource.
   std::vector<uint32_t> trigger;
   bool always = true;
+  // A second set of which one id must be hit too, from another part of the
+  // rule, when there is a selective one: a rule triggered by a common literal
+  // (`\cmd.exe`, Provider msiinstaller) is evaluated only when its rarer
+  // literal was seen as well. Empty: none.
+  std::vector<uint32_t> trigger2;
 };
 
 struct RuleSetOptions {
