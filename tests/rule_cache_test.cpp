@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -213,6 +214,47 @@ TEST(RuleCache, DamagedCacheIsNeverTrusted) {
   }
   // Most of the file is databases: many flips land in one.
   EXPECT_GE(rebuilt_cases, 40u);
+}
+
+// Each vectorscan database in the file, damaged at the ends vectorscan does not
+// check itself (its header's reserved bytes, the padding after its bytecode)
+// and in its bytecode: the file is refused, or the database compiled again.
+TEST(RuleCache, DamageAnywhereInADatabaseIsNoticed) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  write_file(dir.file("rules/b.yml"), kRuleB);
+  load(dir.file("rules"), dir.file("cache"));
+  const fs::path file = only_cache_file(dir.file("cache"));
+  const std::string good = read_file(file);
+  // A serialised database: its length (u32) then vectorscan's magic 0xdbdbdbdb.
+  std::vector<std::pair<size_t, size_t>> dbs;  // offset, size
+  for (size_t at = good.find("\xdb\xdb\xdb\xdb"); at != std::string::npos; at = good.find("\xdb\xdb\xdb\xdb", at + 4)) {
+    uint32_t size = 0;
+    if (at < 4) continue;
+    std::memcpy(&size, good.data() + at - 4, 4);
+    if (size >= 200 && at + size <= good.size()) dbs.push_back({at, size});
+  }
+  ASSERT_GE(dbs.size(), 4u);
+  size_t cases = 0, rebuilt = 0;
+  for (const auto& [at, size] : dbs)
+    for (size_t off : {size_t{0}, size_t{24}, size_t{31}, size / 2, size - 100, size - 72, size - 65, size - 1}) {
+      SCOPED_TRACE("database at " + std::to_string(at) + ", byte " + std::to_string(off) + " of " + std::to_string(size));
+      std::string d = good;
+      d[at + off] = static_cast<char>(d[at + off] ^ 0x5a);
+      write_file(file, d);
+      const Loaded l = load(dir.file("rules"), dir.file("cache"), 1);
+      EXPECT_EQ(l.hits, kExpected);
+      ++cases;
+      if (!l.rules->loaded_from_cache()) continue;
+      const sigma::Prefilter& pf = l.rules->prefilter();
+      hs_free_scratch(pf.new_scratch());
+      EXPECT_EQ(pf.rebuilt_count(), 1u) << "the damage went unnoticed";
+      EXPECT_EQ(pf.failed_count(), 0u);
+      rebuilt += pf.rebuilt_count();
+    }
+  EXPECT_EQ(cases, dbs.size() * 8);
+  EXPECT_GE(rebuilt, dbs.size()) << "damage in the bytecode is left to vectorscan, and the database rebuilt";
 }
 
 // A warm load deserialises a database only when an event needs it: the

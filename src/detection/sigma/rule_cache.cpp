@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 15;
+constexpr uint32_t kFormat = 16;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -275,12 +275,15 @@ uint64_t payload_checksum(const char* payload, size_t len, const std::vector<std
 }
 
 // The part of a serialised database left out of the checksum: all but its
-// first and last 64 bytes. Vectorscan's header (not every field of which it
-// checks) is in the first ones.
+// first 64 and last 128 bytes. Vectorscan's CRC covers its bytecode only: not
+// the 32-byte header (it checks the magic, version, length and platform, but
+// not bytes 24-31) nor the 72 bytes of padding it writes after the bytecode
+// (found by flipping every byte of databases of 1 KB to 1.3 MB). Those bytes
+// are unused, but a damaged file is never taken as it is.
 std::pair<size_t, size_t> db_bulk(size_t offset, size_t size) {
-  constexpr size_t kKept = 64;
-  if (size <= 2 * kKept) return {offset, 0};
-  return {offset + kKept, size - 2 * kKept};
+  constexpr size_t kHead = 64, kTail = 128;
+  if (size <= kHead + kTail) return {offset, 0};
+  return {offset + kHead, size - kHead - kTail};
 }
 
 struct SerialisedDb {
