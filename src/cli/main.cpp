@@ -8,7 +8,7 @@ namespace {
 
 constexpr const char* kExitStatus =
     "Exit status: 0 the command ran (whatever it found; problems with some inputs are reported on stderr);\n"
-    "             1 no input could be read, or an output could not be written;\n"
+    "             1 no input could be read, an output could not be written, or cached rules could not be loaded;\n"
     "             2 bad usage (unknown option, format or value, --from after --to, no usable rule).";
 
 void add_common(CLI::App* cmd, vigil::cli::CommonOptions& c) {
