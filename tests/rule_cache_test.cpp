@@ -123,6 +123,15 @@ void overwrite_in_place(const fs::path& p, size_t at, std::string_view bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// Rules A and B under dir/rules, compiled into dir/cache: the cache file.
+fs::path cache_two_rules(TempDir& dir) {
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  write_file(dir.file("rules/b.yml"), kRuleB);
+  load(dir.file("rules"), dir.file("cache"));
+  return only_cache_file(dir.file("cache"));
+}
+
 struct RulesDir {
   TempDir dir;
   RulesDir() {
@@ -174,11 +183,7 @@ TEST(RuleCache, ChangedRuleFileInvalidatesIt) {
 
 TEST(RuleCache, DamagedCacheIsNeverTrusted) {
   TempDir dir;
-  fs::create_directories(dir.file("rules"));
-  write_file(dir.file("rules/a.yml"), kRuleA);
-  write_file(dir.file("rules/b.yml"), kRuleB);
-  load(dir.file("rules"), dir.file("cache"));
-  const fs::path file = only_cache_file(dir.file("cache"));
+  const fs::path file = cache_two_rules(dir);
   const std::string good = read_file(file);
   ASSERT_GT(good.size(), 100u);
 
@@ -221,11 +226,7 @@ TEST(RuleCache, DamagedCacheIsNeverTrusted) {
 // and in its bytecode: the file is refused, or the database compiled again.
 TEST(RuleCache, DamageAnywhereInADatabaseIsNoticed) {
   TempDir dir;
-  fs::create_directories(dir.file("rules"));
-  write_file(dir.file("rules/a.yml"), kRuleA);
-  write_file(dir.file("rules/b.yml"), kRuleB);
-  load(dir.file("rules"), dir.file("cache"));
-  const fs::path file = only_cache_file(dir.file("cache"));
+  const fs::path file = cache_two_rules(dir);
   const std::string good = read_file(file);
   // A serialised database: its length (u32) then vectorscan's magic 0xdbdbdbdb.
   std::vector<std::pair<size_t, size_t>> dbs;  // offset, size

@@ -306,6 +306,24 @@ detection:
 }
 
 
+// The literals behind prefilter ids, sorted, each once.
+std::vector<std::string> literals_of(const vigil::sigma::RuleSet& rs, const std::vector<uint32_t>& ids) {
+  std::vector<std::string> out;
+  for (uint32_t id : ids)
+    for (const auto& a : rs.atoms())
+      for (const auto& pat : a.patterns)
+        if (pat.prefilter == id) out.push_back(vigil::sigma::prefilter_literal(pat));
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+// A Sysmon process creation (EventID 1) as JSON; `image` and `cmd` JSON-escaped.
+std::string sysmon_process(const std::string& image, const std::string& cmd) {
+  return R"({"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Image":")" +
+         image + R"(","CommandLine":")" + cmd + R"("}}})";
+}
+
 // Which literal must be seen before a rule is evaluated: the most selective of
 // those it needs. Not the EventID its candidate list is keyed by (every event
 // it is tried on has that), nor a short enumeration value like `High`; but a
@@ -339,18 +357,13 @@ detection:
   condition: selection
 )"), 3u) << (rs.problems().empty() ? "" : rs.problems()[0].to_string());
   auto trigger_of = [&](const std::string& title) {
-    std::vector<std::string> literals;
+    std::vector<uint32_t> ids;
     for (const auto& v : rs.variants()) {
       if (rs.rules()[v.rule].title != title) continue;
       EXPECT_FALSE(v.always) << title;
-      for (uint32_t id : v.trigger)
-        for (const auto& a : rs.atoms())
-          for (const auto& p : a.patterns)
-            if (p.prefilter == id) literals.push_back(vigil::sigma::prefilter_literal(p));
+      ids.insert(ids.end(), v.trigger.begin(), v.trigger.end());
     }
-    std::sort(literals.begin(), literals.end());
-    literals.erase(std::unique(literals.begin(), literals.end()), literals.end());
-    return literals;
+    return literals_of(rs, ids);
   };
   EXPECT_EQ(trigger_of("Share"), std::vector<std::string>{"c$"});
   EXPECT_EQ(trigger_of("Integrity"), std::vector<std::string>{"\\pkgmgr.exe"});
@@ -382,16 +395,7 @@ detection:
 )");
   ASSERT_EQ(p.loaded(), 2u) << p.errors();
   const auto& rs = p.ruleset();
-  auto literals = [&](const std::vector<uint32_t>& ids) {
-    std::vector<std::string> out;
-    for (uint32_t id : ids)
-      for (const auto& a : rs.atoms())
-        for (const auto& pat : a.patterns)
-          if (pat.prefilter == id) out.push_back(vigil::sigma::prefilter_literal(pat));
-    std::sort(out.begin(), out.end());
-    out.erase(std::unique(out.begin(), out.end()), out.end());
-    return out;
-  };
+  auto literals = [&](const std::vector<uint32_t>& ids) { return literals_of(rs, ids); };
   for (const auto& v : rs.variants()) {
     const std::string& title = rs.rules()[v.rule].title;
     if (title == "Copy") {
@@ -402,10 +406,7 @@ detection:
       EXPECT_TRUE(v.trigger2.empty()) << title;
     }
   }
-  auto event = [](const std::string& image, const std::string& cmd) {
-    return R"({"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Image":")" +
-           image + R"(","CommandLine":")" + cmd + R"("}}})";
-  };
+  auto event = sysmon_process;
   const std::string cmd = R"(C:\\Windows\\System32\\cmd.exe)", certutil = R"(C:\\Windows\\System32\\certutil.exe)";
   std::string err;
   EXPECT_EQ(p.hits(event(cmd, "cmd /c COPY a b"), &err), std::vector<uint32_t>{0}) << err;
@@ -448,10 +449,7 @@ detection:
   EXPECT_NE(prefilter_of("-f"), vigil::sigma::kNoPrefilter) << "Force has no other literal";
   for (const auto& v : rs.variants()) EXPECT_FALSE(v.always) << rs.rules()[v.rule].title;
 
-  auto event = [](const std::string& image, const std::string& cmd) {
-    return R"({"Event":{"System":{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1},"EventData":{"Image":")" +
-           image + R"(","CommandLine":")" + cmd + R"("}}})";
-  };
+  auto event = sysmon_process;
   std::string err;
   const std::string cmd = R"(C:\\Windows\\System32\\cmd.exe)", tool = R"(C:\\tools\\x.exe)";
   EXPECT_EQ(p.hits(event(cmd, "cmd.exe /C whoami"), &err), std::vector<uint32_t>{0}) << err;
