@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
@@ -156,29 +156,46 @@ bool Prefilter::DbSource::decode(std::string_view b) {
   return at == b.size();
 }
 
+Prefilter::CacheFile::~CacheFile() {
+  if (fd >= 0) ::close(fd);
+}
+
+namespace {
+
+// n bytes at `at` of the file; false when it has fewer (shortened since).
+bool read_at(int fd, uint64_t at, uint64_t n, std::string& out) {
+  out.resize(n);
+  size_t done = 0;
+  while (done < n) {
+    const ssize_t r = ::pread(fd, out.data() + done, n - done, static_cast<off_t>(at + done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return false;
+    done += static_cast<size_t>(r);
+  }
+  return true;
+}
+
+}  // namespace
+
 const hs_database_t* Prefilter::Db::load() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (state_.load() != State::Pending) return db_.load(std::memory_order_relaxed);
   hs_database_t* db = nullptr;
   State state = State::Loaded;
-  if (hs_deserialize_database(serialised_.data(), serialised_.size(), &db) != HS_SUCCESS) {
+  std::string bytes;
+  if (!file_ || !read_at(file_->fd, bytes_at_, bytes_size_, bytes) ||
+      hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) {
     // Damaged in the cache (vectorscan checks its bytes): compile it again
-    // from its source, which our checksum covers.
+    // from its source, which our checksum covered when the set was loaded.
     db = nullptr;
     DbSource source;
     std::vector<unsigned> dropped;
-    if (source.decode(source_bytes_)) db = compile(source, dropped);
+    if (file_ && read_at(file_->fd, source_at_, source_size_, bytes) && source.decode(bytes))
+      db = compile(source, dropped);
     state = db && dropped.empty() ? State::Rebuilt : State::Failed;
   }
   db_.store(db, std::memory_order_release);
   state_.store(state);
-  // Its bytes in the cache file are not needed again: out of this process's
-  // memory (the mapping is read-only, so the pages would be read back from
-  // the file if they were).
-  const uintptr_t page = static_cast<uintptr_t>(::sysconf(_SC_PAGESIZE));
-  const uintptr_t from = (reinterpret_cast<uintptr_t>(serialised_.data()) + page - 1) & ~(page - 1),
-                  to = (reinterpret_cast<uintptr_t>(serialised_.data()) + serialised_.size()) & ~(page - 1);
-  if (to > from) ::madvise(reinterpret_cast<void*>(from), to - from, MADV_DONTNEED);
   return db;
 }
 
@@ -203,7 +220,7 @@ void Prefilter::free_databases() {
   slots_.clear();
   db_index_.clear();
   regex_db_index_.clear();
-  backing_.reset();
+  file_.reset();
 }
 
 // A literal shorter than this (`/c`, `-f`, a glob's `i`) is in nearly every

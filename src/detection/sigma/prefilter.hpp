@@ -69,10 +69,19 @@ class Prefilter {
     std::string encode() const;
     bool decode(std::string_view bytes);  // false when damaged
   };
+  // The open cache file a loaded set's databases are read from; closed with
+  // the last set that uses it.
+  struct CacheFile {
+    int fd = -1;
+    explicit CacheFile(int f) : fd(f) {}
+    ~CacheFile();
+    CacheFile(const CacheFile&) = delete;
+    CacheFile& operator=(const CacheFile&) = delete;
+  };
   // One database. A set loaded from the cache deserialises each at its first
   // use (an event touches a few groups: the SigmaHQ set has ~400 databases,
-  // 20 MB, of which a typical Windows hunt uses ~150); get() is safe from any
-  // thread. `ordinal` numbers the databases 0..db_count()-1.
+  // 20 MB, of which the attack-samples corpus needs 140); get() is safe from
+  // any thread. `ordinal` numbers the databases 0..db_count()-1.
   class Db {
    public:
     // nullptr only when it could be neither deserialised nor compiled.
@@ -95,9 +104,12 @@ class Prefilter {
     // (one per database: workers loading different ones do not wait).
     mutable std::atomic<State> state_{State::Loaded};
     mutable std::mutex mutex_;
-    std::string_view serialised_;          // in the cache file
-    std::string_view source_bytes_;        // its DbSource, encoded, in the cache file
-    DbSource source_;                      // when compiled here (written to the cache)
+    // A cached one: where its serialised bytes and its DbSource (encoded) are
+    // in the cache file, read with pread at its first use (not mapped: a file
+    // shortened under a mapping would fault the process).
+    const CacheFile* file_ = nullptr;
+    uint64_t bytes_at_ = 0, bytes_size_ = 0, source_at_ = 0, source_size_ = 0;
+    DbSource source_;  // when compiled here (written to the cache)
   };
   size_t db_count() const { return slots_.size(); }
   // Literal database of a group's field, or nullptr; keyword atoms (no field) use keyword_db().
@@ -144,8 +156,8 @@ class Prefilter {
   std::vector<std::vector<const Db*>> db_index_, regex_db_index_;  // group -> slot -> database
   std::vector<std::unique_ptr<EqualsTable>> equals_index_;         // NameId -> table
   size_t id_count_ = 0;
-  // A cached set's file, mapped: the databases not yet loaded live in it.
-  std::shared_ptr<const void> backing_;
+  // A cached set's file: the databases not yet loaded are in it.
+  std::shared_ptr<const CacheFile> file_;
 };
 
 // Whether a pattern is looked up in its field's equality table rather than scanned.

@@ -325,12 +325,6 @@ class MappedCacheFile {
   const char* data() const { return data_; }
   size_t size() const { return size_; }
   int fd() const { return fd_; }
-  // Drops the mapping's pages from this process (they stay in the page cache,
-  // and are read again if touched): what was decoded from them has been
-  // copied, and the databases are read once each. Keeps RSS to what is used.
-  void release() const {
-    if (data_) ::madvise(const_cast<char*>(data_), size_, MADV_DONTNEED);
-  }
   // Maps the first n bytes (page-cached) in one call, instead of a fault
   // every few pages as they are read. A hint.
   void populate(size_t n) const {
@@ -504,9 +498,7 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
 }
 
 bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
-  // Kept by the loaded set: its databases are deserialised from it at first use.
-  const auto mapped = std::make_shared<const MappedCacheFile>(file);
-  const MappedCacheFile& data = *mapped;
+  const MappedCacheFile data(file);
   if (!data.data()) return false;
   if (data.size() < kHeader || std::memcmp(data.data(), kMagic, 8) != 0) return false;
   uint32_t format;
@@ -694,15 +686,21 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   if (!side_ok) return false;
   auto field_name = [](std::string_view s) { return s == "\x01" ? kNoName : intern(s); };
   const size_t groups = fresh.candidate_groups().size();
+  // The databases are read from the file at their first use (vectorscan
+  // checks their bytes then), through a descriptor of its own.
+  const int fd = ::fcntl(data.fd(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return false;
+  fresh.prefilter_.file_ = std::make_shared<const Prefilter::CacheFile>(fd);
   for (const SerialisedDb& sd : dbs) {
     if (sd.group >= groups) return false;  // a database of no list: not this rule set's
-    // Deserialised at its first use; vectorscan checks its bytes then.
     Prefilter::Db& d = fresh.prefilter_.add_slot(Prefilter::DbKey{sd.group, field_name(sd.field), sd.regex});
-    d.serialised_ = sd.bytes;
-    d.source_bytes_ = sd.source;
+    d.file_ = fresh.prefilter_.file_.get();
+    d.bytes_at_ = static_cast<uint64_t>(sd.bytes.data() - data.data());
+    d.bytes_size_ = sd.bytes.size();
+    d.source_at_ = static_cast<uint64_t>(sd.source.data() - data.data());
+    d.source_size_ = sd.source.size();
     d.state_.store(Prefilter::Db::State::Pending);
   }
-  fresh.prefilter_.backing_ = mapped;
 
   // Everything checked: take it.
   rs.rules_ = std::move(fresh.rules_);
@@ -719,12 +717,11 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.correlation_rules_ = std::move(fresh.correlation_rules_);
   rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);
   std::swap(rs.prefilter_.slots_, fresh.prefilter_.slots_);  // a deque's elements stay in place
-  std::swap(rs.prefilter_.backing_, fresh.prefilter_.backing_);
+  std::swap(rs.prefilter_.file_, fresh.prefilter_.file_);
   rs.prefilter_.index(rs.atoms_);
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();
   touch_cache_file(data.fd());  // most recently used: the last to be pruned
-  data.release();
   return true;
 }
 
