@@ -258,6 +258,22 @@ TEST(RuleCache, DamageAnywhereInADatabaseIsNoticed) {
   EXPECT_GE(rebuilt, dbs.size()) << "damage in the bytecode is left to vectorscan, and the database rebuilt";
 }
 
+// The databases of a loaded set are read from the cache file at first use. A
+// file cut short meanwhile (not by vigil: it replaces files whole) must not
+// bring the process down: what cannot be read is reported as failed.
+TEST(RuleCache, FileCutShortUnderALoadedSetIsReportedNotFatal) {
+  TempDir dir;
+  const fs::path file = cache_two_rules(dir);
+  const Loaded warm = load(dir.file("rules"), dir.file("cache"));
+  ASSERT_TRUE(warm.rules->loaded_from_cache());
+  const sigma::Prefilter& pf = warm.rules->prefilter();
+  ASSERT_GT(pf.pending_count(), 0u);
+  fs::resize_file(file, fs::file_size(file) / 2);  // in place: same inode
+  hs_free_scratch(pf.new_scratch());               // reads every database left
+  EXPECT_EQ(pf.pending_count(), 0u);
+  EXPECT_GT(pf.failed_count(), 0u) << "the databases past the cut cannot have been read";
+}
+
 // A warm load deserialises a database only when an event needs it: the
 // process-creation events here never touch the Security 4688 group's.
 TEST(RuleCache, DatabasesAreLoadedAtFirstUse) {
