@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -156,8 +157,35 @@ bool Prefilter::DbSource::decode(std::string_view b) {
   return at == b.size();
 }
 
+namespace {
+
+struct FileTimes {
+  int64_t size = -1, mtime_ns = 0, ctime_ns = 0;
+};
+
+FileTimes times_of(int fd) {
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) return {};
+  return {static_cast<int64_t>(st.st_size), int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
+          int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
+}
+
+}  // namespace
+
+Prefilter::CacheFile::CacheFile(int f) : fd(f) {
+  const FileTimes t = times_of(fd);
+  size_ = t.size;
+  mtime_ns_ = t.mtime_ns;
+  ctime_ns_ = t.ctime_ns;
+}
+
 Prefilter::CacheFile::~CacheFile() {
   if (fd >= 0) ::close(fd);
+}
+
+bool Prefilter::CacheFile::unchanged() const {
+  const FileTimes t = times_of(fd);
+  return t.size >= 0 && t.size == size_ && t.mtime_ns == mtime_ns_ && t.ctime_ns == ctime_ns_;
 }
 
 namespace {
@@ -183,15 +211,18 @@ const hs_database_t* Prefilter::Db::load() const {
   hs_database_t* db = nullptr;
   State state = State::Loaded;
   std::string bytes;
-  if (!file_ || !read_at(file_->fd, bytes_at_, bytes_size_, bytes) ||
-      hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) {
+  if (!file_ || !file_->unchanged()) {
+    // Changed since its checksum was verified (not by vigil): nothing in it
+    // can be trusted now.
+    state = State::Failed;
+  } else if (!read_at(file_->fd, bytes_at_, bytes_size_, bytes) ||
+             hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) {
     // Damaged in the cache (vectorscan checks its bytes): compile it again
     // from its source, which our checksum covered when the set was loaded.
     db = nullptr;
     DbSource source;
     std::vector<unsigned> dropped;
-    if (file_ && read_at(file_->fd, source_at_, source_size_, bytes) && source.decode(bytes))
-      db = compile(source, dropped);
+    if (read_at(file_->fd, source_at_, source_size_, bytes) && source.decode(bytes)) db = compile(source, dropped);
     state = db && dropped.empty() ? State::Rebuilt : State::Failed;
   }
   db_.store(db, std::memory_order_release);
