@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -157,36 +156,10 @@ bool Prefilter::DbSource::decode(std::string_view b) {
   return at == b.size();
 }
 
-namespace {
-
-struct FileTimes {
-  int64_t size = -1, mtime_ns = 0, ctime_ns = 0;
-};
-
-FileTimes times_of(int fd) {
-  struct stat st {};
-  if (fd < 0 || ::fstat(fd, &st) != 0) return {};
-  return {static_cast<int64_t>(st.st_size), int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec,
-          int64_t{st.st_ctim.tv_sec} * 1'000'000'000 + st.st_ctim.tv_nsec};
-}
-
-}  // namespace
-
-Prefilter::CacheFile::CacheFile(int f) : fd(f) {
-  const FileTimes t = times_of(fd);
-  size_ = t.size;
-  mtime_ns_ = t.mtime_ns;
-  ctime_ns_ = t.ctime_ns;
-}
-
 Prefilter::CacheFile::~CacheFile() {
   if (fd >= 0) ::close(fd);
 }
 
-bool Prefilter::CacheFile::unchanged() const {
-  const FileTimes t = times_of(fd);
-  return t.size >= 0 && t.size == size_ && t.mtime_ns == mtime_ns_ && t.ctime_ns == ctime_ns_;
-}
 
 namespace {
 
@@ -211,9 +184,7 @@ const hs_database_t* Prefilter::Db::load() const {
   hs_database_t* db = nullptr;
   State state = State::Loaded;
   std::string bytes;
-  if (!file_ || !file_->unchanged()) {
-    // Changed since its checksum was verified (not by vigil): nothing in it
-    // can be trusted now.
+  if (!file_) {
     state = State::Failed;
   } else if (!read_at(file_->fd, bytes_at_, bytes_size_, bytes) ||
              hs_deserialize_database(bytes.data(), bytes.size(), &db) != HS_SUCCESS) {

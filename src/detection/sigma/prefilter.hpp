@@ -70,19 +70,16 @@ class Prefilter {
     bool decode(std::string_view bytes);  // false when damaged
   };
   // The open cache file a loaded set's databases are read from; closed with
-  // the last set that uses it. Its stat when the set was loaded (and its
-  // checksum verified): vigil never changes a cache file in place, so a file
-  // changed since is not read from.
+  // the last set that uses it. Its times are no guide to its content: other
+  // hunts refresh its mtime (most recently used) and prune it (ctime), so a
+  // short read is what says it was cut, and vectorscan's CRC what says a
+  // database was damaged.
   struct CacheFile {
     int fd = -1;
-    explicit CacheFile(int f);
+    explicit CacheFile(int f) : fd(f) {}
     ~CacheFile();
     CacheFile(const CacheFile&) = delete;
     CacheFile& operator=(const CacheFile&) = delete;
-    bool unchanged() const;  // same size, modification and change times as at load
-
-   private:
-    int64_t size_ = -1, mtime_ns_ = 0, ctime_ns_ = 0;
   };
   // One database. A set loaded from the cache deserialises each at its first
   // use (an event touches a few groups: the SigmaHQ set has ~400 databases,
