@@ -229,14 +229,6 @@ void Prefilter::free_databases() {
   file_.reset();
 }
 
-// A literal shorter than this (`/c`, `-f`, a glob's `i`) is in nearly every
-// value: scanning for it tells little and costs much, as vectorscan confirms
-// a candidate at almost every byte (the process-creation CommandLine database
-// took ~7 us a value with them in it). Unless a rule needs it as its trigger,
-// it is left out of the databases and its pattern is checked exactly when the
-// rule is evaluated.
-constexpr size_t kShortLiteral = 3;
-
 void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms,
                       const std::function<std::vector<bool>()>& triggers) {
   free_databases();

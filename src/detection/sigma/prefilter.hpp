@@ -24,7 +24,6 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -162,6 +161,14 @@ class Prefilter {
   // A cached set's file: the databases not yet loaded are in it.
   std::shared_ptr<const CacheFile> file_;
 };
+
+// A literal shorter than this (`/c`, `-f`, a glob's `i`, an EventID `3`) is in
+// nearly every value: scanning for it tells little and costs much, as
+// vectorscan confirms a candidate at almost every byte (the process-creation
+// CommandLine database took ~7 us a value with them in it). Unless a rule
+// needs it as its trigger, it is left out of the databases and its pattern is
+// checked exactly when the rule is evaluated; nor is it worth a second trigger.
+inline constexpr size_t kShortLiteral = 3;
 
 // Whether a pattern is looked up in its field's equality table rather than scanned.
 inline bool by_equality(const Pattern& p) {

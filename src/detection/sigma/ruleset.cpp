@@ -495,9 +495,6 @@ void RuleSet::choose_triggers() {
     std::sort(ids.begin(), ids.end());
     ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   };
-  // A second set is worth checking only when all its literals are at least
-  // this long (an EventID, `3` or `/c` is in nearly every event it is tried on).
-  constexpr size_t kSelective = 3;
   std::vector<std::vector<uint32_t>> sets;
   for (Variant& v : variants_) {
     auto s = necessary(v.program, v.program.root, atoms_, weight);
@@ -515,7 +512,7 @@ void RuleSet::choose_triggers() {
       if (set.empty() || set == v.trigger) continue;
       size_t weak = SIZE_MAX;
       for (uint32_t id : set) weak = std::min(weak, weight(id));
-      if (weak < kSelective) continue;
+      if (weak < kShortLiteral) continue;  // in nearly every event: see kShortLiteral
       if (weak > best_weak || (weak == best_weak && set.size() < v.trigger2.size())) {
         v.trigger2 = set;
         best_weak = weak;
