@@ -9,7 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <thread>
 
+#include "detection/rule_table.hpp"
 #include "detection/sigma/rule_files.hpp"
 #include "detection/sigma/ruleset.hpp"
 #include "sources/jsonl_reader.hpp"
@@ -164,6 +166,109 @@ TEST(RuleCache, SecondLoadComesFromTheCacheWithTheSameResults) {
     EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
     EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
     EXPECT_EQ(second.hits, kExpected);
+  }
+}
+
+// Every field of a rule, compared one by one (Rule has no operator==: its
+// YAML::Node would compare identities).
+void expect_same_rule(const sigma::Rule& a, const sigma::Rule& b) {
+  EXPECT_EQ(a.id, b.id);
+  EXPECT_EQ(a.name, b.name);
+  EXPECT_EQ(a.title, b.title);
+  EXPECT_EQ(a.status, b.status);
+  EXPECT_EQ(a.description, b.description);
+  EXPECT_EQ(a.author, b.author);
+  EXPECT_EQ(a.date, b.date);
+  EXPECT_EQ(a.modified, b.modified);
+  EXPECT_EQ(a.license, b.license);
+  EXPECT_EQ(a.level, b.level);
+  EXPECT_EQ(a.level_given, b.level_given);
+  EXPECT_EQ(a.tags, b.tags);
+  EXPECT_EQ(a.references, b.references);
+  EXPECT_EQ(a.falsepositives, b.falsepositives);
+  EXPECT_EQ(a.fields, b.fields);
+  EXPECT_EQ(a.logsource.product, b.logsource.product);
+  EXPECT_EQ(a.logsource.category, b.logsource.category);
+  EXPECT_EQ(a.logsource.service, b.logsource.service);
+  EXPECT_EQ(a.path, b.path);
+  EXPECT_EQ(a.document, b.document);
+}
+
+// A cached rule's descriptive fields stay encoded until the rule is asked
+// for (RuleSet::rule, or a RuleTable over the set, as the outputs do); what
+// they then hold is what the compiled rule held, on either decoding path and
+// when several threads ask at once.
+TEST(RuleCache, DescriptiveFieldsOfACachedRuleAreDecodedWhenItIsShown) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  write_file(dir.file("rules/c.yml"), R"(title: Described rule
+id: 33333333-3333-4333-8333-333333333333
+name: described_rule
+status: experimental
+description: |
+  A description long enough to leave the string's own buffer,
+  over two lines.
+author: Someone Careful, Another Author
+date: 2024-01-02
+modified: 2025-03-04
+license: DRL-1.1
+references:
+  - https://example.org/a-reference-long-enough-to-be-allocated
+  - https://example.org/another
+tags:
+  - attack.execution
+  - attack.t1059.001
+  - detection.threat-hunting
+falsepositives:
+  - Administrators who script in PowerShell all day
+fields: [CommandLine, ParentImage]
+level: low
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains: 'Invoke-Expression'
+  condition: selection
+)");
+  const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
+  ASSERT_FALSE(compiled.rules->loaded_from_cache());
+  ASSERT_EQ(compiled.rules->rules().size(), 2u);
+  const sigma::Rule& original = compiled.rules->rules()[1];
+  ASSERT_EQ(original.title, "Described rule");
+  ASSERT_EQ(original.tags.size(), 3u);
+  ASSERT_FALSE(original.description.empty());
+
+  for (unsigned threads : {0u, 1u}) {
+    SCOPED_TRACE(threads);
+    const Loaded cached = load(dir.file("rules"), dir.file("cache"), threads);
+    ASSERT_TRUE(cached.rules->loaded_from_cache());
+    const sigma::RuleSet& set = *cached.rules;
+    ASSERT_EQ(set.rules().size(), 2u);
+    // What a load needs is there at once; the rest is not decoded yet.
+    const sigma::Rule& lazy = set.rules()[1];
+    EXPECT_EQ(lazy.id, original.id);
+    EXPECT_EQ(lazy.name, original.name);
+    EXPECT_EQ(lazy.title, original.title);
+    EXPECT_EQ(lazy.status, original.status);
+    EXPECT_EQ(lazy.level, sigma::Level::Low);
+    EXPECT_EQ(lazy.logsource.category, "process_creation");
+    EXPECT_TRUE(lazy.tags.empty());
+    EXPECT_TRUE(lazy.description.empty());
+    EXPECT_TRUE(lazy.references.empty());
+
+    // Shown through a RuleTable, from several threads at once.
+    const std::vector<sigma::Rule> added(1);
+    const RuleTable table(&set, &added);
+    ASSERT_EQ(table.size(), 3u);
+    std::vector<std::thread> askers;
+    std::vector<const sigma::Rule*> seen(4, nullptr);
+    for (size_t t = 0; t < seen.size(); ++t) askers.emplace_back([&, t] { seen[t] = &table[1]; });
+    for (auto& t : askers) t.join();
+    for (const sigma::Rule* r : seen) EXPECT_EQ(r, &set.rules()[1]);  // decoded in place, once
+    expect_same_rule(table[1], original);
+    expect_same_rule(set.rules()[1], original);
+    expect_same_rule(set.rule(0), compiled.rules->rules()[0]);
+    EXPECT_EQ(&table[2], &added[0]);
   }
 }
 

@@ -377,7 +377,7 @@ int run_hunt(const HuntOptions& o) {
   // (one per indicator that hits, one per network finding) in added_rules;
   // one RuleTable shows both lists without copying the first.
   std::vector<sigma::Rule> added_rules;
-  const RuleTable all_rules(&rules->rules(), &added_rules);
+  const RuleTable all_rules(rules.get(), &added_rules);
   std::unordered_map<uint32_t, uint32_t> indicator_rule_of;
   dctx.rules = all_rules;
   dctx.sources = &sources;

@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 16;
+constexpr uint32_t kFormat = 17;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -153,34 +153,47 @@ class Reader {
   bool ok_ = true;
 };
 
-void write_rule(Writer& w, const Rule& r) {
-  for (const std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.description, &r.author, &r.date, &r.modified,
-                               &r.license, &r.logsource.product, &r.logsource.category, &r.logsource.service, &r.path})
+// A rule is stored in two parts: what every load needs (to select rules by
+// level, status or id, to resolve correlations, to count logsources) and its
+// descriptive fields, kept encoded in the loaded set until something shows
+// the rule (RuleSet::rule).
+void write_rule_core(Writer& w, const Rule& r) {
+  for (const std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
+                               &r.logsource.service, &r.path})
     w.str(*s);
   w.u8(static_cast<uint8_t>(r.level));
   w.u8(r.level_given);
+  w.u32(static_cast<uint32_t>(r.document));
+}
+
+void write_rule_details(Writer& w, const Rule& r) {
+  for (const std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) w.str(*s);
   w.strs(r.tags);
   w.strs(r.references);
   w.strs(r.falsepositives);
   w.strs(r.fields);
-  w.u32(static_cast<uint32_t>(r.document));
 }
 
 // Read into place: a Rule built aside and assigned would make its YAML::Node
 // allocate a node of its own (yaml-cpp's assignment does).
-void read_rule(Reader& rd, Rule& r) {
-  for (std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.description, &r.author, &r.date, &r.modified,
-                         &r.license, &r.logsource.product, &r.logsource.category, &r.logsource.service, &r.path})
+void read_rule_core(Reader& rd, Rule& r) {
+  for (std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
+                         &r.logsource.service, &r.path})
     *s = rd.view();
   const uint8_t level = rd.u8();
   if (level > static_cast<uint8_t>(Level::Critical)) rd.fail();
   r.level = static_cast<Level>(level);
   r.level_given = rd.u8();
-  rd.strs(r.tags);
-  rd.strs(r.references);
-  rd.strs(r.falsepositives);
-  rd.strs(r.fields);
   r.document = static_cast<int>(rd.u32());
+}
+
+// Whether a rule's details are well formed, without decoding them.
+bool rule_details_well_formed(std::string_view bytes) {
+  Reader rd(bytes.data(), bytes.size());
+  for (int i = 0; i < 5; ++i) rd.view();
+  for (int list = 0; list < 4; ++list)
+    for (uint32_t k = 0, n = rd.count(4); k < n; ++k) rd.view();
+  return rd.ok() && rd.at_end();
 }
 
 void write_pattern(Writer& w, const Pattern& p) {
@@ -341,6 +354,15 @@ class MappedCacheFile {
   size_t size_ = 0;
 };
 
+void RuleCache::read_details(std::string_view bytes, Rule& r) {
+  Reader rd(bytes.data(), bytes.size());
+  for (std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) *s = rd.view();
+  rd.strs(r.tags);
+  rd.strs(r.references);
+  rd.strs(r.falsepositives);
+  rd.strs(r.fields);
+}
+
 uint64_t RuleCache::content_hash(std::string_view content) { return XXH3_64bits(content.data(), content.size()); }
 
 uint64_t RuleCache::key(const RuleSet& rules, const std::vector<HashedFile>& files) {
@@ -383,7 +405,16 @@ std::string RuleCache::path(const std::string& dir, uint64_t key) { return fmt::
 bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   Writer w;
   w.u32(static_cast<uint32_t>(rs.rules_.size()));
-  for (const Rule& r : rs.rules_) write_rule(w, r);
+  Writer details;
+  for (size_t i = 0; i < rs.rules_.size(); ++i) {
+    const Rule& r = rs.rule(i);  // a cached set's details are decoded
+    write_rule_core(w, r);
+    const size_t at = details.buf().size();
+    write_rule_details(details, r);
+    w.u32(static_cast<uint32_t>(at));
+    w.u32(static_cast<uint32_t>(details.buf().size() - at));
+  }
+  w.str(details.buf());
   w.u32(static_cast<uint32_t>(rs.problems_.size()));
   for (const RuleProblem& p : rs.problems_) {
     w.str(p.path);
@@ -545,7 +576,18 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     Reader rr(payload, atoms_at);
     fresh.rules_.resize(rr.count(16));
     checked.set_value(rr.ok());
-    for (Rule& r : fresh.rules_) read_rule(rr, r);
+    fresh.details_at_.resize(fresh.rules_.size());
+    for (size_t i = 0; i < fresh.rules_.size(); ++i) {
+      read_rule_core(rr, fresh.rules_[i]);
+      fresh.details_at_[i].first = rr.u32();
+      fresh.details_at_[i].second = rr.u32();
+    }
+    const std::string_view details = rr.view();
+    for (const auto& [at, size] : fresh.details_at_)
+      if (static_cast<uint64_t>(at) + size > details.size() ||
+          !rule_details_well_formed(details.substr(at, size)))
+        rr.fail();
+    fresh.details_.assign(details);
     fresh.problems_.resize(rr.count(16));
     for (RuleProblem& p : fresh.problems_) {
       p.path = rr.str();
@@ -704,6 +746,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
 
   // Everything checked: take it.
   rs.rules_ = std::move(fresh.rules_);
+  rs.details_ = std::move(fresh.details_);
+  rs.details_at_ = std::move(fresh.details_at_);
+  rs.details_done_ = std::make_unique<std::atomic<uint8_t>[]>(rs.details_at_.size());
   rs.problems_ = std::move(fresh.problems_);
   rs.atoms_ = std::move(fresh.atoms_);
   rs.atom_ids_.clear();  // atom keys are not cached: a cached set takes no more rules

@@ -21,6 +21,7 @@
 namespace vigil::sigma {
 
 class RuleSet;
+struct Rule;
 
 // A rule file and the XXH3-64 hash of its content.
 struct HashedFile {
@@ -36,6 +37,9 @@ struct RuleCache {
   static std::string path(const std::string& dir, uint64_t key);
   // False (and `rules` left empty) when the file is missing, damaged or stale.
   static bool load(RuleSet& rules, const std::string& file, uint64_t key);
+  // Decodes the descriptive fields a cached rule keeps encoded (see
+  // RuleSet::rule), checked well formed when the set was loaded.
+  static void read_details(std::string_view bytes, Rule& rule);
   // Writes atomically (temp file + rename), then prunes the directory; false on
   // any I/O error.
   static bool save(const RuleSet& rules, const std::string& file, uint64_t key);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
 #include <unordered_set>
 #include <filesystem>
@@ -265,6 +266,21 @@ std::string renames_key(const std::map<std::string, std::string>& r) {
 }
 
 }  // namespace
+
+const Rule& RuleSet::rule(size_t i) const {
+  if (i < details_at_.size() && !details_done_[i].load(std::memory_order_acquire)) {
+    static std::mutex mu;
+    std::lock_guard lock(mu);
+    if (!details_done_[i].load(std::memory_order_relaxed)) {
+      const auto [at, size] = details_at_[i];
+      // The only write to a rule after loading: once, under the lock, to
+      // fields no reader of rules() looks at.
+      RuleCache::read_details(std::string_view(details_).substr(at, size), const_cast<Rule&>(rules_[i]));
+      details_done_[i].store(1, std::memory_order_release);
+    }
+  }
+  return rules_[i];
+}
 
 RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
   if (!options_.logsources) options_.logsources = LogSourceMap::builtin();
