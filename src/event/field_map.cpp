@@ -179,34 +179,34 @@ NameId FieldMap::resolve(const Layout& l, const std::string& path) const {
 
 PathId FlatIndexer::child(PathId parent, NameId name) {
   const uint64_t key = (static_cast<uint64_t>(parent) << 32) | name;
-  auto it = child_cache_.find(key);
-  if (it != child_cache_.end()) return it->second;
+  if (const uint32_t* id = child_cache_.find(key)) return *id;
   const PathId id = map_->child_path(parent, name_text(name));
-  child_cache_.emplace(key, id);
+  if (key != U64Map::kNoKey) child_cache_.insert(key, id);
   return id;
 }
 
 PathId FlatIndexer::child_text(PathId parent, std::string_view name) {
   // Data[@Name] keys come from record text, not from interned element names.
-  auto it = dynamic_cache_.find(name);
-  if (it != dynamic_cache_.end())
-    for (const auto& [p, id] : it->second)
-      if (p == parent) return id;
+  const uint64_t key = TextHash{}(name) ^ (static_cast<uint64_t>(parent) * 0x9E3779B97F4A7C15ull);
+  const uint32_t* at = key == U64Map::kNoKey ? nullptr : dynamic_cache_.find(key);
+  if (at) {
+    const DynamicEntry& e = dynamic_entries_[*at];
+    if (e.parent == parent && e.name == name) return e.path;
+  }
   const PathId id = map_->child_path(parent, name);
-  if (dynamic_entries_ < 100000) {  // bounded: hostile input may invent names without end
-    ++dynamic_entries_;
-    if (it == dynamic_cache_.end()) it = dynamic_cache_.emplace(std::string(name), std::vector<std::pair<PathId, PathId>>{}).first;
-    it->second.emplace_back(parent, id);
+  // Bounded: hostile input may invent names without end.
+  if (!at && key != U64Map::kNoKey && dynamic_entries_.size() < 100000) {
+    dynamic_cache_.insert(key, static_cast<uint32_t>(dynamic_entries_.size()));
+    dynamic_entries_.push_back({std::string(name), parent, id});
   }
   return id;
 }
 
 NameId FlatIndexer::canonical(uint8_t layout, PathId path) {
-  const uint64_t key = (static_cast<uint64_t>(layout) << 32) | path;
-  auto it = canonical_cache_.find(key);
-  if (it != canonical_cache_.end()) return it->second;
+  const uint64_t key = (static_cast<uint64_t>(layout) << 32) | path;  // never kNoKey: layout < 256
+  if (const uint32_t* id = canonical_cache_.find(key)) return *id;
   const NameId id = map_->canonical(layout, path);
-  canonical_cache_.emplace(key, id);
+  canonical_cache_.insert(key, id);
   return id;
 }
 

@@ -12,6 +12,7 @@
 
 #include "event/event.hpp"
 #include "event/text.hpp"
+#include "event/u64_map.hpp"
 
 namespace vigil {
 
@@ -81,12 +82,17 @@ class FlatIndexer {
   void add(Event& ev, uint32_t node, PathId path, uint8_t layout);
 
   std::shared_ptr<FieldMap> map_;
-  std::unordered_map<uint64_t, PathId> child_cache_;
-  std::unordered_map<uint64_t, NameId> canonical_cache_;
-  // Data[@Name] text -> (parent path, path) pairs; looked up by string_view
-  // without building a key (heterogeneous lookup).
-  std::unordered_map<std::string, std::vector<std::pair<PathId, PathId>>, TextHash, std::equal_to<>> dynamic_cache_;
-  size_t dynamic_entries_ = 0;
+  U64Map child_cache_;      // (parent << 32 | name) -> path
+  U64Map canonical_cache_;  // (layout << 32 | path) -> canonical name
+  // Data[@Name] children: (hash of the name text mixed with the parent path)
+  // -> index in dynamic_entries_, which holds the text to confirm it (another
+  // name with the same hash simply goes uncached).
+  struct DynamicEntry {
+    std::string name;
+    PathId parent, path;
+  };
+  U64Map dynamic_cache_;
+  std::vector<DynamicEntry> dynamic_entries_;
   NameId data_ = intern("Data"), name_ = intern("Name"), attributes_ = intern("#attributes"), text_ = intern("#text");
 };
 

@@ -1,0 +1,92 @@
+// The flat indexer's per-worker caches: the 64-bit-key map they are made of
+// agrees with std::unordered_map on any keys, and Data elements named alike
+// under different parents keep their own paths however often they are met.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "event/arena.hpp"
+#include "event/event.hpp"
+#include "event/field_map.hpp"
+#include "event/names.hpp"
+#include "event/u64_map.hpp"
+
+namespace {
+
+using namespace vigil;
+
+TEST(U64Map, AgreesWithUnorderedMapOnManyKeys) {
+  U64Map map;
+  std::unordered_map<uint64_t, uint32_t> reference;
+  std::mt19937_64 rng(7);
+  std::vector<uint64_t> keys;
+  // Keys as the indexer makes them (a small parent id over a small name id),
+  // keys differing only in their high or only in their low half, and random ones.
+  for (uint64_t parent = 0; parent < 64; ++parent)
+    for (uint64_t name = 0; name < 64; ++name) keys.push_back(parent << 32 | name);
+  for (uint64_t k = 1; k < 4096; ++k) keys.push_back(k << 40);
+  for (int k = 0; k < 50000; ++k) keys.push_back(rng() & ~uint64_t(0) >> 1);
+  for (uint64_t key : keys) {
+    if (reference.count(key)) continue;
+    const uint32_t value = static_cast<uint32_t>(rng());
+    ASSERT_EQ(map.find(key), nullptr) << key;
+    map.insert(key, value);
+    reference.emplace(key, value);
+  }
+  EXPECT_EQ(map.size(), reference.size());
+  for (const auto& [key, value] : reference) {
+    const uint32_t* found = map.find(key);
+    ASSERT_NE(found, nullptr) << key;
+    EXPECT_EQ(*found, value) << key;
+  }
+  for (int k = 0; k < 10000; ++k) {
+    const uint64_t key = rng() | uint64_t(1) << 63;  // never inserted (those had the top bit clear)
+    EXPECT_EQ(map.find(key), nullptr) << key;
+  }
+  EXPECT_EQ(U64Map().find(42), nullptr);
+}
+
+// <Event><EventData><Data Name="Target">a</Data></EventData>
+//        <UserData><Data Name="Target">b</Data></UserData></Event>
+void build_event(Event& ev, Arena& arena) {
+  ev.nodes.clear();
+  EventBuilder b(ev, arena);
+  b.open(intern("Event"));
+  for (const char* parent : {"EventData", "UserData"}) {
+    b.open(intern(parent));
+    b.open(intern("Data"));
+    b.attribute(intern("Name"), Value::str("Target"));
+    b.text(Value::str(parent[0] == 'E' ? "a" : "b"));
+    b.close();
+    b.close();
+  }
+  b.close();
+}
+
+TEST(FlatIndexer, DataNamedAlikeUnderTwoParentsKeepsTwoPaths) {
+  auto map = FieldMap::builtin();
+  FlatIndexer indexer(map);
+  const uint8_t layout = static_cast<uint8_t>(map->layout_index("evtx") < 0 ? 0 : map->layout_index("evtx"));
+  std::vector<std::string> first;
+  for (int round = 0; round < 3; ++round) {  // the first round fills the caches, the others hit them
+    Event ev;
+    Arena arena;
+    build_event(ev, arena);
+    indexer.index(ev, layout);
+    std::vector<std::string> paths;
+    for (const Field& f : ev.fields) paths.push_back(map->path_text(f.path));
+    if (round == 0) {
+      first = paths;
+      ASSERT_EQ(paths.size(), 2u);
+      EXPECT_EQ(paths[0], "Event.EventData.Target");
+      EXPECT_EQ(paths[1], "Event.UserData.Target");
+    } else {
+      EXPECT_EQ(paths, first) << "round " << round;
+    }
+  }
+}
+
+}  // namespace
