@@ -3,6 +3,7 @@
 // file is never trusted (the rules are compiled afresh, results unchanged).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <cstring>
@@ -501,6 +502,52 @@ TEST(RuleCacheManifest, AddedAndRemovedFilesAreSeen) {
   EXPECT_TRUE(after.rules->loaded_from_cache());
   EXPECT_EQ(after.rules->rule_files_read(), 0u);
   EXPECT_EQ(after.hits, kExpected);
+}
+
+// A warm start over an unchanged tree leaves the manifest as it is (it is
+// rewritten, by rename, only when something in it changed); after a change,
+// what it records lets the next start read no rule file again.
+TEST(RuleCacheManifest, RewrittenOnlyAfterAChange) {
+  NoRacyWindow no_racy;
+  RulesDir d;
+  auto inode = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat(only_manifest(d.cache()).c_str(), &st), 0);
+    return st.st_ino;
+  };
+  load(d.rules(), d.cache());
+  const auto written = inode();
+  for (int k = 0; k < 2; ++k) {
+    const Loaded warm = load(d.rules(), d.cache());
+    EXPECT_TRUE(warm.rules->loaded_from_cache());
+    EXPECT_EQ(warm.rules->rule_files_read(), 0u);
+    EXPECT_EQ(warm.rules->directories_listed(), 0u);
+    EXPECT_EQ(inode(), written) << "an unchanged tree rewrote the manifest";
+  }
+  // A new directory with a rule in it: listings change.
+  fs::create_directories(d.dir.file("rules/sub/new"));
+  write_file(d.dir.file("rules/sub/new/c.yml"), kRuleA);
+  Loaded after = load(d.rules(), d.cache());
+  EXPECT_EQ(after.rules->rules().size(), 3u);
+  const auto rewritten = inode();
+  EXPECT_NE(rewritten, written);
+  EXPECT_GT(after.rules->directories_listed(), 0u);
+  after = load(d.rules(), d.cache());
+  EXPECT_TRUE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.rules->rule_files_read(), 0u);
+  EXPECT_EQ(after.rules->directories_listed(), 0u);
+  EXPECT_EQ(inode(), rewritten);
+  // A file edited in place: no listing changes, its stamp does.
+  const std::string text = read_file(d.b());
+  overwrite_in_place(d.b(), text.find("{32}"), "{40}");
+  fs::last_write_time(d.b(), fs::last_write_time(d.b()) - std::chrono::seconds(10));  // not in the future: racy
+  after = load(d.rules(), d.cache());
+  EXPECT_FALSE(after.rules->loaded_from_cache());  // compiled again
+  EXPECT_NE(inode(), rewritten);
+  after = load(d.rules(), d.cache());
+  EXPECT_TRUE(after.rules->loaded_from_cache());
+  EXPECT_EQ(after.rules->rule_files_read(), 0u);
+  EXPECT_EQ(after.rules->directories_listed(), 0u);
 }
 
 TEST(RuleCacheManifest, DamagedManifestIsIgnored) {

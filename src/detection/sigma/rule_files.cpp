@@ -58,6 +58,7 @@ struct Walker {
   int64_t taken_ns;
   std::vector<RuleFileEntry>& out;
   std::string error;
+  WalkCounts counts;
 
   // Walks the directory at `path`, whose stat is `st`. A directory the
   // manifest knows unchanged is not opened: its subdirectories are stat'ed by
@@ -71,7 +72,9 @@ struct Walker {
     std::vector<RuleManifest::DirEntry> read;
     DIR* d = nullptr;
     int fd = AT_FDCWD;
+    ++counts.dirs;
     if (!listing) {
+      ++counts.listed;
       fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | (root ? 0 : O_NOFOLLOW));
       if (fd < 0) {
         if (!root && skippable(errno)) return true;
@@ -308,7 +311,7 @@ bool write_atomically(const std::string& file, std::string_view a, std::string_v
 
 std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths, std::vector<RuleProblem>& problems,
                                            const RuleManifest* known, RuleManifest* record, int64_t taken_ns,
-                                           unsigned threads) {
+                                           unsigned threads, WalkCounts* walked) {
   std::vector<RuleFileEntry> files;
   if (known) files.reserve(known->size());
   if (record && known) record->reserve(known->size(), known->dir_count());
@@ -326,8 +329,12 @@ std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths
       continue;
     }
     const size_t first = files.size();
-    Walker w{known, record, taken_ns, files, {}};
+    Walker w{known, record, taken_ns, files, {}, {}};
     w.dir(p, st, true, 0);
+    if (walked) {
+      walked->dirs += w.counts.dirs;
+      walked->listed += w.counts.listed;
+    }
     for (size_t i = first; i < files.size(); ++i) to_stat.push_back(i);
     if (!w.error.empty()) problems.push_back({p, 0, "", "", "cannot read directory: " + w.error});
   }

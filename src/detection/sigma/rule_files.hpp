@@ -125,10 +125,15 @@ class RuleManifest {
 // Missing paths and unreadable directories become problems. With `known`,
 // directories whose stamp it records unchanged are not read again; `record`
 // (when given) gets every directory walked.
-// `threads` share the stat calls of the rule files.
+// `threads` share the stat calls of the rule files. `walked`, when given,
+// counts the directories walked and those listed from disk (the others came
+// from `known`).
+struct WalkCounts {
+  size_t dirs = 0, listed = 0;
+};
 std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths, std::vector<RuleProblem>& problems,
                                            const RuleManifest* known = nullptr, RuleManifest* record = nullptr,
-                                           int64_t taken_ns = 0, unsigned threads = 1);
+                                           int64_t taken_ns = 0, unsigned threads = 1, WalkCounts* walked = nullptr);
 
 // Keeps a cache directory bounded. Every distinct key (rule set, mapping,
 // placeholders, vigil binary) leaves a compiled set of ~16 MB, and each

@@ -758,14 +758,16 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
   // rule files are unchanged since the last load (see rule_files.hpp).
   const int64_t taken_ns = wall_clock_ns();  // before any stat, for the racy check
   std::string manifest_file;
-  RuleManifest manifest, updated;
+  RuleManifest manifest;
   if (cacheable) {
     manifest_file = RuleManifest::path(options_.cache_dir, paths);
     manifest.load(manifest_file);
   }
   unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  WalkCounts walked;
   const std::vector<RuleFileEntry> files = find_rule_files(paths, read_problems, cacheable ? &manifest : nullptr,
-                                                           cacheable ? &updated : nullptr, taken_ns, threads);
+                                                           nullptr, taken_ns, threads, &walked);
+  dirs_listed_ = walked.listed;
   // --filters files (few): always read; only their filter documents are used.
   // They enter the cache key marked as filters, so the same file given with -r
   // and with --filters gives different keys.
@@ -825,12 +827,23 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
     files_read_ = misses.size();
     std::vector<HashedFile> hashed;
     hashed.reserve(n);
-    for (size_t i = 0; i < n; ++i) {
-      if (state[i] == kUnreadable) continue;
-      hashed.push_back({files[i].path, hashes[i]});
-      updated.add(files[i].path, files[i].stamp, hashes[i], taken_ns);
+    for (size_t i = 0; i < n; ++i)
+      if (state[i] != kUnreadable) hashed.push_back({files[i].path, hashes[i]});
+    // The manifest is written again only when it would change: when a
+    // directory had to be listed, a file was not in it under its recorded
+    // stamp (or was racy), or the walk met more or fewer of either. Recording
+    // it costs a second walk, but only after a change, which costs reading
+    // files anyway; an unchanged tree (every warm start) records nothing.
+    const bool unchanged = misses.empty() && walked.listed == 0 && walked.dirs == manifest.dir_count() &&
+                           n == manifest.size();
+    if (!unchanged) {
+      RuleManifest updated;
+      std::vector<RuleProblem> again;  // already reported by the first walk
+      find_rule_files(paths, again, &manifest, &updated, taken_ns, 1);
+      for (size_t i = 0; i < n; ++i)
+        if (state[i] != kUnreadable) updated.add(files[i].path, files[i].stamp, hashes[i], taken_ns);
+      if (!(updated == manifest)) updated.save(manifest_file);
     }
-    if (!(updated == manifest)) updated.save(manifest_file);
     hashed.insert(hashed.end(), filter_hashes.begin(), filter_hashes.end());
     key = RuleCache::key(*this, hashed);
     from_cache_ = RuleCache::load(*this, RuleCache::path(options_.cache_dir, key), key);

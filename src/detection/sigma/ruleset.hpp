@@ -77,6 +77,9 @@ class RuleSet {
   // How many rule files the last load_paths read (with the cache's manifest, a
   // warm load of unchanged files reads none).
   size_t rule_files_read() const { return files_read_; }
+  // How many directories the last load_paths listed (the manifest holds the
+  // listings of unchanged ones: a warm start lists none).
+  size_t directories_listed() const { return dirs_listed_; }
   // Loads rules from YAML text (for tests and embedded packs). Not after a
   // load_paths that came from the cache (its atoms carry no sharing keys).
   size_t load_text(const std::string& name, const std::string& text);
@@ -168,7 +171,7 @@ class RuleSet {
 
   RuleSetOptions options_;
   bool from_cache_ = false;
-  size_t files_read_ = 0;
+  size_t files_read_ = 0, dirs_listed_ = 0;
   std::vector<Rule> rules_;
   // Descriptive fields of cached rules, still encoded (see rule()): rule i's
   // bytes are details_at_[i] (offset, size) in details_; details_done_[i] is
