@@ -1,6 +1,8 @@
-// The flat indexer's per-worker caches: the 64-bit-key map they are made of
-// agrees with std::unordered_map on any keys, and Data elements named alike
-// under different parents keep their own paths however often they are met.
+// Building and indexing an event: the builder's stack of open elements holds
+// the usual depth in place and spills deeper ones without losing structure;
+// the flat indexer's per-worker caches (a 64-bit-key map that agrees with
+// std::unordered_map on any keys) keep Data elements named alike under
+// different parents apart however often they are met.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -47,6 +49,37 @@ TEST(U64Map, AgreesWithUnorderedMapOnManyKeys) {
     EXPECT_EQ(map.find(key), nullptr) << key;
   }
   EXPECT_EQ(U64Map().find(42), nullptr);
+}
+
+// Elements nested 40 deep (past the stack's in-place part, as hostile JSON
+// may be), each with an attribute and, after its child closed, text: the
+// tree is the same chain whatever the depth.
+TEST(EventBuilder, DeepNestingKeepsTheTree) {
+  Event ev;
+  Arena arena;
+  EventBuilder b(ev, arena);
+  constexpr int kDepth = 40;
+  std::vector<uint32_t> opened;
+  for (int d = 0; d < kDepth; ++d) {
+    opened.push_back(b.open(intern("L" + std::to_string(d))));
+    b.attribute(intern("depth"), Value::uint64(static_cast<uint64_t>(d)));
+    EXPECT_EQ(b.depth(), static_cast<size_t>(d + 1));
+  }
+  for (int d = kDepth - 1; d >= 0; --d) {
+    b.text(Value::str("t"));  // lands on the innermost open element
+    b.close();
+  }
+  EXPECT_EQ(b.depth(), 0u);
+  b.finish();
+  for (int d = 0; d < kDepth; ++d) {
+    const Node& n = ev.nodes[opened[d]];
+    EXPECT_EQ(name_text(n.name), "L" + std::to_string(d));
+    ASSERT_NE(n.first_attr, kNoNode);
+    EXPECT_EQ(ev.nodes[n.first_attr].value.u, static_cast<uint64_t>(d));
+    EXPECT_TRUE(n.has_value) << d;
+    if (d + 1 < kDepth) EXPECT_EQ(n.first_child, opened[d + 1]) << d;
+    else EXPECT_EQ(n.first_child, kNoNode);
+  }
 }
 
 // <Event><EventData><Data Name="Target">a</Data></EventData>

@@ -93,9 +93,36 @@ class EventBuilder {
   };
   uint32_t add(NodeKind kind, NameId name);
 
+  // The open elements. The usual depth (an EVTX record is a handful of
+  // levels) is held in place, so building an event allocates nothing (a
+  // vector here cost two allocations a record); deeper input spills over.
+  class Stack {
+   public:
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    Open& back() { return size_ <= kInline ? inline_[size_ - 1] : deep_[size_ - kInline - 1]; }
+    void push_back(const Open& o) {
+      if (size_ < kInline)
+        inline_[size_] = o;
+      else
+        deep_.push_back(o);
+      ++size_;
+    }
+    void pop_back() {
+      if (size_ > kInline) deep_.pop_back();
+      --size_;
+    }
+
+   private:
+    static constexpr size_t kInline = 16;
+    Open inline_[kInline];
+    std::vector<Open> deep_;
+    size_t size_ = 0;
+  };
+
   Event& ev_;
   Arena& arena_;
-  std::vector<Open> stack_;
+  Stack stack_;
   uint32_t last_top_ = kNoNode;  // last top-level element, to append siblings in O(1)
 };
 

@@ -581,6 +581,8 @@ void RuleSet::derive_trigger_lists() {
     info.keywords_in_strings_only = info.keywords && !non_strings;
     std::sort(info.fields.begin(), info.fields.end());
     info.fields.erase(std::unique(info.fields.begin(), info.fields.end()), info.fields.end());
+    if (!info.fields.empty()) info.field_bits.assign(info.fields.back() / 64 + 1, 0);
+    for (NameId f : info.fields) info.field_bits[f / 64] |= uint64_t(1) << (f % 64);
     list_info_[&list] = std::move(info);
   };
   const auto lists = candidate_groups();
@@ -1043,9 +1045,10 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
   }
   auto wanted = [&](NameId field) {
     for (int l = 0; l < n_lists; ++l)
-      if (std::binary_search(infos[l]->fields.begin(), infos[l]->fields.end(), field)) return true;
+      if (infos[l]->looks_at(field)) return true;
     return false;
   };
+
   hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
   const auto& names = view_.field_names();

@@ -130,6 +130,12 @@ class RuleSet {
   // whether any searches keywords. An event's values are scanned only for that.
   struct ListInfo {
     std::vector<NameId> fields;
+    // The same fields as bits by NameId: asked for every value of every event.
+    std::vector<uint64_t> field_bits;
+    bool looks_at(NameId field) const {
+      const size_t word = field >> 6;
+      return word < field_bits.size() && (field_bits[word] >> (field & 63) & 1);
+    }
     bool keywords = false;
     // No keyword of these variants can be found in the text of a number, time,
     // boolean or binary value: the keyword scan leaves those values out.
