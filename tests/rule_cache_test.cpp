@@ -429,6 +429,51 @@ TEST(RuleCache, DatabasesAreLoadedAtFirstUse) {
   EXPECT_EQ(pf.rebuilt_count(), 0u);
 }
 
+// The group (candidate list) that holds an event kind's specific rules.
+uint32_t group_of(const sigma::RuleSet& rs, std::string_view channel_lower, uint32_t event_id) {
+  const std::vector<uint32_t>* lists[4];
+  const int n = rs.candidate_lists(channel_lower, true, event_id, true, lists);
+  EXPECT_EQ(n, 4) << channel_lower << " " << event_id;
+  return rs.list_info(lists[n - 1]).group;
+}
+
+// The same rules under two log sources (Sysmon 1 and Security 4688 both take
+// process_creation rules) give two groups with the same CommandLine entries:
+// one database serves both, compiled and cached, and a Security event is
+// matched through it as a Sysmon one is.
+TEST(RuleCache, GroupsWithTheSameEntriesShareADatabase) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  for (bool cached : {false, true}) {
+    SCOPED_TRACE(cached);
+    const Loaded l = load(dir.file("rules"), dir.file("cache"));
+    ASSERT_EQ(l.rules->loaded_from_cache(), cached);
+    const sigma::RuleSet& rs = *l.rules;
+    const uint32_t sysmon = group_of(rs, "microsoft-windows-sysmon/operational", 1);
+    const uint32_t security = group_of(rs, "security", 4688);
+    ASSERT_NE(sysmon, security);
+    const sigma::Prefilter& pf = rs.prefilter();
+    const sigma::Prefilter::Db* a = pf.db_for(sysmon, intern("CommandLine"));
+    const sigma::Prefilter::Db* b = pf.db_for(security, intern("CommandLine"));
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a, b);
+    EXPECT_GE(a->keys().size(), 2u);
+
+    ReadContext ctx(FieldMap::builtin());
+    std::string err;
+    ASSERT_TRUE(parse_json_event(
+        R"({"Event":{"System":{"Channel":"Security","EventID":4688,"Provider":{"#attributes":{"Name":"Microsoft-Windows-Security-Auditing"}}},"EventData":{"NewProcessName":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe","CommandLine":"powershell -enc SQBFAFgA"}}})",
+        ctx, -1, &err))
+        << err;
+    sigma::Matcher m(rs);
+    std::vector<uint32_t> hits;
+    m.match(ctx.event, hits);
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(rs.rules()[hits[0]].id, "11111111-1111-4111-8111-111111111111");
+  }
+}
+
 // The manifest: a warm load reads no rule file, yet any change is seen.
 
 TEST(RuleCacheManifest, WarmLoadReadsNoRuleFile) {

@@ -219,10 +219,10 @@ size_t Prefilter::count_in(Db::State state) const {
   return n;
 }
 
-Prefilter::Db& Prefilter::add_slot(const DbKey& key) {
+Prefilter::Db& Prefilter::add_slot(std::vector<DbKey> keys) {
   Db& d = slots_.emplace_back();
   d.ordinal_ = static_cast<uint32_t>(slots_.size() - 1);
-  d.key_ = key;
+  d.keys_ = std::move(keys);
   return d;
 }
 
@@ -314,8 +314,11 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
       if (p.prefilter != kNoPrefilter && short_unneeded[p.prefilter]) p.prefilter = kNoPrefilter;
   }
 
-  // Each group's databases: the entries of its atoms, by field.
+  // Each group's databases: the entries of its atoms, by field. Groups with
+  // the same entries for a field (the same rules under two log sources) share
+  // the database compiled for the first.
   std::vector<unsigned> dropped;
+  std::unordered_map<std::string, Db*> by_source;
   for (uint32_t g = 0; g < group_atoms.size(); ++g) {
     std::map<std::pair<NameId, bool>, Group> groups;
     std::set<std::tuple<NameId, bool, uint32_t, std::string>> seen;
@@ -330,12 +333,20 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
         grp.ids.push_back(e.id);
       }
     }
-    for (auto& [key, grp] : groups)
+    for (auto& [key, grp] : groups) {
+      const DbKey db_key{g, key.first, key.second};
+      std::string source = grp.encode();  // what vectorscan is given (compile may take entries out)
+      if (auto same = by_source.find(source); same != by_source.end()) {
+        same->second->keys_.push_back(db_key);
+        continue;
+      }
       if (hs_database_t* db = compile(grp, dropped)) {
-        Db& d = add_slot(DbKey{g, key.first, key.second});
+        Db& d = add_slot({db_key});
         d.db_.store(db);
         d.source_ = std::move(grp);
+        by_source.emplace(std::move(source), &d);
       }
+    }
   }
   if (!dropped.empty()) {
     // Patterns vectorscan would not take are matched without the prefilter.
@@ -366,14 +377,14 @@ void Prefilter::index(const std::vector<Atom>& atoms) {
   }
   db_index_.clear();
   regex_db_index_.clear();
-  for (const Db& d : slots_) {
-    const auto& [group, field, regex] = d.key_;
-    auto& index = regex ? regex_db_index_ : db_index_;
-    if (group >= index.size()) index.resize(group + 1);
-    const size_t i = slot(field);
-    if (i >= index[group].size()) index[group].resize(i + 1, nullptr);
-    index[group][i] = &d;
-  }
+  for (const Db& d : slots_)
+    for (const auto& [group, field, regex] : d.keys_) {
+      auto& index = regex ? regex_db_index_ : db_index_;
+      if (group >= index.size()) index.resize(group + 1);
+      const size_t i = slot(field);
+      if (i >= index[group].size()) index[group].resize(i + 1, nullptr);
+      index[group][i] = &d;
+    }
 }
 
 hs_scratch_t* Prefilter::new_scratch() const {

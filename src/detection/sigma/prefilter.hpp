@@ -81,9 +81,12 @@ class Prefilter {
     CacheFile& operator=(const CacheFile&) = delete;
   };
   // One database. A set loaded from the cache deserialises each at its first
-  // use (an event touches a few groups: the SigmaHQ set has ~400 databases,
-  // 20 MB, of which the attack-samples corpus needs 140); get() is safe from
-  // any thread. `ordinal` numbers the databases 0..db_count()-1.
+  // use (an event touches a few groups: the SigmaHQ set has ~310 databases,
+  // 11 MB, of which the attack-samples corpus needs about a hundred); get()
+  // is safe from any thread. `ordinal` numbers the databases
+  // 0..db_count()-1. Groups whose field has the very same entries share one
+  // database (Sysmon's process creation and Security 4688 hold the same
+  // rules: one CommandLine database of 1.3 MB, not two): `keys` lists them.
   class Db {
    public:
     // nullptr only when it could be neither deserialised nor compiled.
@@ -92,7 +95,7 @@ class Prefilter {
       return load();
     }
     uint32_t ordinal() const { return ordinal_; }
-    const DbKey& key() const { return key_; }
+    const std::vector<DbKey>& keys() const { return keys_; }
 
    private:
     friend class Prefilter;
@@ -100,7 +103,7 @@ class Prefilter {
     enum class State : uint8_t { Pending, Loaded, Rebuilt, Failed };
     const hs_database_t* load() const;  // the slow path: deserialise, or else compile
     uint32_t ordinal_ = 0;
-    DbKey key_{};
+    std::vector<DbKey> keys_;  // never empty
     mutable std::atomic<hs_database_t*> db_{nullptr};
     // Pending for a cached one until its first use; changed under `mutex_`
     // (one per database: workers loading different ones do not wait).
@@ -151,8 +154,9 @@ class Prefilter {
     return i < index[group].size() ? index[group][i] : nullptr;
   }
   size_t count_in(Db::State state) const;
-  // A new database slot (after build or a cache load, index() lists them).
-  Db& add_slot(const DbKey& key);
+  // A new database slot for the groups in `keys` (after build or a cache
+  // load, index() lists them).
+  Db& add_slot(std::vector<DbKey> keys);
   void free_databases();
   std::deque<Db> slots_;  // in key order; a deque, as a Db (atomic) cannot move
   std::vector<std::vector<const Db*>> db_index_, regex_db_index_;  // group -> slot -> database

@@ -23,7 +23,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 17;
+constexpr uint32_t kFormat = 18;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -300,9 +300,12 @@ std::pair<size_t, size_t> db_bulk(size_t offset, size_t size) {
 }
 
 struct SerialisedDb {
-  uint32_t group;
-  std::string_view field;  // interned by the caller, in order (ids must not depend on threads)
-  bool regex;
+  struct Key {
+    uint32_t group;
+    std::string_view field;  // interned by the caller, in order (ids must not depend on threads)
+    bool regex;
+  };
+  std::vector<Key> keys;    // the groups that share it
   std::string_view bytes;   // vectorscan's serialised database (checked by vectorscan)
   std::string_view source;  // Prefilter::DbSource, encoded
 };
@@ -485,10 +488,12 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   w.u32(static_cast<uint32_t>(rs.prefilter_.slots_.size()));
   std::vector<std::pair<size_t, size_t>> db_bytes;  // left out of the checksum
   for (const Prefilter::Db& d : rs.prefilter_.slots_) {
-    const auto& [group, field, regex] = d.key();
-    w.u32(group);
-    w.name(field);
-    w.u8(regex ? 1 : 0);
+    w.u32(static_cast<uint32_t>(d.keys().size()));
+    for (const auto& [group, field, regex] : d.keys()) {
+      w.u32(group);
+      w.name(field);
+      w.u8(regex ? 1 : 0);
+    }
     const size_t before = w.buf().size() + 4;  // after the length
     write_db(w, d.get());
     db_bytes.push_back(db_bulk(before, w.buf().size() - before));
@@ -557,16 +562,23 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   auto side = [&] {
     // The databases are located first: the checksum leaves their bytes out.
     Reader dr(payload + dbs_at, len - dbs_at);
-    const uint32_t db_count = dr.count(17);
+    const uint32_t db_count = dr.count(21);
     std::vector<std::pair<size_t, size_t>> db_bytes;
     for (uint32_t k = 0; k < db_count && dr.ok(); ++k) {
-      const uint32_t group = dr.u32();
-      const std::string_view field = dr.view();
-      const uint8_t regex = dr.u8();
-      if (regex > 1) dr.fail();
-      const std::string_view bytes = dr.view();
-      const std::string_view source = dr.view();
-      dbs.push_back({group, field, regex == 1, bytes, source});
+      SerialisedDb sd;
+      sd.keys.resize(dr.count(9));
+      if (sd.keys.empty()) dr.fail();
+      for (SerialisedDb::Key& key : sd.keys) {
+        key.group = dr.u32();
+        key.field = dr.view();
+        const uint8_t regex = dr.u8();
+        if (regex > 1) dr.fail();
+        key.regex = regex == 1;
+      }
+      sd.bytes = dr.view();
+      sd.source = dr.view();
+      const std::string_view bytes = sd.bytes;
+      dbs.push_back(std::move(sd));
       db_bytes.push_back(db_bulk(static_cast<size_t>(bytes.data() - payload), bytes.size()));
     }
     if (!dr.ok() || !dr.at_end() || payload_checksum(payload, len, db_bytes) != sum) {
@@ -734,8 +746,12 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   if (fd < 0) return false;
   fresh.prefilter_.file_ = std::make_shared<const Prefilter::CacheFile>(fd);
   for (const SerialisedDb& sd : dbs) {
-    if (sd.group >= groups) return false;  // a database of no list: not this rule set's
-    Prefilter::Db& d = fresh.prefilter_.add_slot(Prefilter::DbKey{sd.group, field_name(sd.field), sd.regex});
+    std::vector<Prefilter::DbKey> keys;
+    for (const SerialisedDb::Key& key : sd.keys) {
+      if (key.group >= groups) return false;  // a database of no list: not this rule set's
+      keys.emplace_back(key.group, field_name(key.field), key.regex);
+    }
+    Prefilter::Db& d = fresh.prefilter_.add_slot(std::move(keys));
     d.file_ = fresh.prefilter_.file_.get();
     d.bytes_at_ = static_cast<uint64_t>(sd.bytes.data() - data.data());
     d.bytes_size_ = sd.bytes.size();

@@ -1061,9 +1061,12 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     // The databases of this field in the event's groups (only groups whose
     // rules look at the field have one), and the field's equality table.
     int n_dbs = 0;
+    auto add_db = [&](const Prefilter::Db* d) {  // once: groups of one event may share a database
+      if (d && std::find(dbs, dbs + n_dbs, d) == dbs + n_dbs) dbs[n_dbs++] = d;
+    };
     for (int l = 0; l < n_lists; ++l) {
-      if (const Prefilter::Db* d = pf.db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
-      if (const Prefilter::Db* d = pf.regex_db_for(infos[l]->group, names[i])) dbs[n_dbs++] = d;
+      add_db(pf.db_for(infos[l]->group, names[i]));
+      add_db(pf.regex_db_for(infos[l]->group, names[i]));
     }
     const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
     if (!n_dbs && !eq) continue;
@@ -1090,6 +1093,9 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
     for (int l = 0; l < n_lists; ++l) {
       const Prefilter::Db* kw_db = pf.keyword_db(infos[l]->group);
       if (!kw_db) continue;
+      bool scanned = false;  // a database shared by two of the event's groups
+      for (int k = 0; k < l; ++k) scanned = scanned || pf.keyword_db(infos[k]->group) == kw_db;
+      if (scanned) continue;
       if (!joined) {
         all_values_.clear();
         for (auto& s : view_.slots()) {
