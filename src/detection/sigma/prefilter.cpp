@@ -165,9 +165,9 @@ namespace {
 
 // n bytes at `at` of the file into a buffer of this thread; false when the
 // file has fewer (shortened since). The buffer is kept for the next database:
-// a fresh one each time would take its pages from the kernel again (~2.7 µs
-// a 4 KiB page here, more than copying into it), and zeroing it first would
-// cost as much as deserialising.
+// a fresh one each time would take its pages from the kernel again (~3 µs a
+// 4 KiB page on the development VM, more than copying into it), and zeroing
+// it first would cost as much as deserialising.
 bool read_at(int fd, uint64_t at, uint64_t n, const char*& out) {
   thread_local std::unique_ptr<char[]> buffer;
   thread_local uint64_t capacity = 0;

@@ -1048,15 +1048,14 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       if (infos[l]->looks_at(field)) return true;
     return false;
   };
-
   hit_list_.clear();
   const Prefilter& pf = rules_.prefilter();
   const auto& names = view_.field_names();
   const Prefilter::Db* dbs[8];
   for (size_t i = 0; i < names.size(); ++i) {
-    // Most of an event's fields no candidate rule looks at: the lists' few
-    // sorted fields (in cache) say so before the large, sparse database
-    // index is touched (a cache miss per field and group).
+    // Most of an event's fields no candidate rule looks at: the lists' field
+    // bits say so before the large, sparse database index is touched (a
+    // cache miss per field and group).
     if (!wanted(names[i])) continue;
     // The databases of this field in the event's groups (only groups whose
     // rules look at the field have one), and the field's equality table.
