@@ -49,6 +49,9 @@ TEST(U64Map, AgreesWithUnorderedMapOnManyKeys) {
     EXPECT_EQ(map.find(key), nullptr) << key;
   }
   EXPECT_EQ(U64Map().find(42), nullptr);
+  // The key that marks empty slots is never found, not even in a map with
+  // empty slots (it would otherwise land on one).
+  EXPECT_EQ(map.find(U64Map::kNoKey), nullptr);
 }
 
 // Elements nested 40 deep (past the stack's in-place part, as hostile JSON

@@ -188,7 +188,7 @@ PathId FlatIndexer::child(PathId parent, NameId name) {
 PathId FlatIndexer::child_text(PathId parent, std::string_view name) {
   // Data[@Name] keys come from record text, not from interned element names.
   const uint64_t key = TextHash{}(name) ^ (static_cast<uint64_t>(parent) * 0x9E3779B97F4A7C15ull);
-  const uint32_t* at = key == U64Map::kNoKey ? nullptr : dynamic_cache_.find(key);
+  const uint32_t* at = dynamic_cache_.find(key);
   if (at) {
     const DynamicEntry& e = dynamic_entries_[*at];
     if (e.parent == parent && e.name == name) return e.path;

@@ -14,9 +14,10 @@ class U64Map {
   // The one key that cannot be stored: callers go without the cache for it.
   static constexpr uint64_t kNoKey = ~uint64_t(0);
 
-  // The value for `key`, or nullptr.
+  // The value for `key`, or nullptr (always for kNoKey, which marks the
+  // empty slots).
   const uint32_t* find(uint64_t key) const {
-    if (slots_.empty()) return nullptr;
+    if (slots_.empty() || key == kNoKey) return nullptr;
     for (size_t i = slot_of(key);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.key == key) return &s.value;
