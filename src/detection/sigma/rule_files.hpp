@@ -136,7 +136,7 @@ std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths
                                            int64_t taken_ns = 0, unsigned threads = 1, WalkCounts* walked = nullptr);
 
 // Keeps a cache directory bounded. Every distinct key (rule set, mapping,
-// placeholders, vigil binary) leaves a compiled set of ~16 MB, and each
+// placeholders, vigil binary) leaves a compiled set of ~20 MB, and each
 // rebuild of vigil changes the key, so without pruning the directory only
 // grows. Policy: keep the `keep_sets` most recently used compiled sets and
 // the `keep_manifests` most recently used manifests ("used" = the file's mtime,
