@@ -160,7 +160,6 @@ Prefilter::CacheFile::~CacheFile() {
   if (fd >= 0) ::close(fd);
 }
 
-
 namespace {
 
 // n bytes at `at` of the file into a buffer of this thread; false when the

@@ -83,10 +83,10 @@ class Prefilter {
   // One database. A set loaded from the cache deserialises each at its first
   // use (an event touches a few groups: the SigmaHQ set has ~310 databases,
   // 11 MB, of which the attack-samples corpus needs 131); get() is safe from
-  // any thread. `ordinal` numbers the databases
-  // 0..db_count()-1. Groups whose field has the very same entries share one
-  // database (Sysmon's process creation and Security 4688 hold the same
-  // rules: one CommandLine database of 1.3 MB, not two): `keys` lists them.
+  // any thread. `ordinal` numbers the databases 0..db_count()-1. Groups whose
+  // field has the very same entries share one database (Sysmon's process
+  // creation and Security 4688 hold the same rules: one CommandLine database
+  // of 1.3 MB, not two): `keys` lists them.
   class Db {
    public:
     // nullptr only when it could be neither deserialised nor compiled.

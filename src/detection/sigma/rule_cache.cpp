@@ -577,9 +577,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       }
       sd.bytes = dr.view();
       sd.source = dr.view();
-      const std::string_view bytes = sd.bytes;
+      db_bytes.push_back(db_bulk(static_cast<size_t>(sd.bytes.data() - payload), sd.bytes.size()));
       dbs.push_back(std::move(sd));
-      db_bytes.push_back(db_bulk(static_cast<size_t>(bytes.data() - payload), bytes.size()));
     }
     if (!dr.ok() || !dr.at_end() || payload_checksum(payload, len, db_bytes) != sum) {
       checked.set_value(false);
