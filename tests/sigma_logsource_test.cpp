@@ -458,6 +458,47 @@ detection:
   EXPECT_EQ(p.hits(event(cmd, "cmd /c del -f a"), &err), (std::vector<uint32_t>{0, 1})) << err;
 }
 
+// A matcher remembers what recent scans of a field value reported (logs repeat
+// their values). A value seen before must trigger the same rules as a fresh
+// one, per database: the same text under another field is another scan.
+TEST(SigmaTriggers, RepeatedValuesTriggerWhatFreshOnesDo) {
+  Probe p(R"(title: Child
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    CommandLine|contains: 'sekurlsa'
+  condition: selection
+---
+title: Parent
+logsource: {product: windows, category: process_creation}
+detection:
+  selection:
+    ParentCommandLine|contains: 'sekurlsa'
+  condition: selection
+)");
+  ASSERT_EQ(p.loaded(), 2u) << p.errors();
+  auto event = [](const std::string& cmd, const std::string& parent_cmd) {
+    return sysmon_event(1, {{"Image", "C:\\t\\m.exe"}, {"CommandLine", cmd}, {"ParentCommandLine", parent_cmd}});
+  };
+  const std::string bad = "m.exe sekurlsa::logonpasswords exit";
+  std::string err;
+  using Hits = std::vector<uint32_t>;
+  EXPECT_EQ(p.hits(event(bad, "explorer.exe"), &err), Hits{0}) << err;
+  EXPECT_EQ(p.hits(event("m.exe", bad), &err), Hits{1}) << "the same text under another field" << err;
+  EXPECT_EQ(p.hits(event(bad, "explorer.exe"), &err), Hits{0}) << "seen before" << err;
+  EXPECT_EQ(p.hits(event(bad, bad), &err), (Hits{0, 1})) << err;
+  EXPECT_EQ(p.hits(event("m.exe", "explorer.exe"), &err), Hits{}) << err;
+  // Many other values in between (more than the memo holds), then the first
+  // again.
+  for (int i = 0; i < 10000; ++i) {
+    const std::string other = "m.exe --value " + std::to_string(i) + (i % 7 == 0 ? " sekurlsa" : "");
+    ASSERT_EQ(p.hits(event(other, "explorer.exe"), &err), i % 7 == 0 ? Hits{0} : Hits{}) << i << err;
+  }
+  EXPECT_EQ(p.hits(event(bad, "explorer.exe"), &err), Hits{0}) << err;
+  EXPECT_EQ(p.hits(event("m.exe --value 7 sekurlsa", "explorer.exe"), &err), Hits{0}) << err;
+  EXPECT_EQ(p.hits(event("m.exe --value 8", "m.exe --value 7 sekurlsa"), &err), Hits{1}) << err;
+}
+
 }  // namespace
 
 // ===========================================================================

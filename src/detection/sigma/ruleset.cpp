@@ -1,6 +1,8 @@
 #include "detection/sigma/ruleset.hpp"
 
 #include <fmt/format.h>
+#define XXH_INLINE_ALL  // the scan memo hashes short values: a call costs more than the hash
+#include <xxhash.h>
 
 #include <algorithm>
 #include <atomic>
@@ -928,22 +930,36 @@ int RuleSet::candidate_lists(std::string_view channel_lower, bool has_channel, u
   return n;
 }
 
+namespace {
+// The scan memo's size (a power of two), the longest value it keeps and the
+// most ids it keeps for one: a worker's memo holds at most 4 MB of text and
+// 1 MB of ids, far less on real logs.
+constexpr size_t kScanMemoSize = 4096, kScanMemoText = 1024, kScanMemoIds = 64;
+}  // namespace
+
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
-      variant_done_(rules.variants().size(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
+      variant_done_(rules.variants().size(), 0), scan_memo_(kScanMemoSize),
+      scan_seen_(rules.prefilter().id_count(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
 
 Matcher::~Matcher() {
   if (scratch_) hs_free_scratch(scratch_);
 }
 
-void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
+const hs_database_t* Matcher::ready(const Prefilter::Db& d) {
   const hs_database_t* db = d.get();  // deserialised at its first use
-  if (!db) return;
+  if (!db) return nullptr;
   if (!scratch_fits_[d.ordinal()]) {  // the scratch grows to fit each database as it is met
-    if (hs_alloc_scratch(db, &scratch_) != HS_SUCCESS) return;
+    if (hs_alloc_scratch(db, &scratch_) != HS_SUCCESS) return nullptr;
     scratch_fits_[d.ordinal()] = 1;
   }
+  return db;
+}
+
+void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
+  const hs_database_t* db = ready(d);
+  if (!db) return;
   struct Ctx {
     uint32_t* hits;
     size_t size;
@@ -960,6 +976,47 @@ void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
             return 0;
           },
           &ctx);
+}
+
+void Matcher::scan_value(const Prefilter::Db& d, std::string_view text, uint64_t text_hash) {
+  if (text.size() > kScanMemoText) return scan(d, text);
+  ScanMemo& m = scan_memo_[(text_hash ^ (d.ordinal() * 0x9E3779B97F4A7C15ull)) & (kScanMemoSize - 1)];
+  if (m.db == d.ordinal() && m.hash == text_hash && m.text == text) {
+    for (uint32_t id : m.ids) mark_hit(id);
+    return;
+  }
+  const hs_database_t* db = ready(d);
+  if (!db) return;
+  if (++scan_no_ == 0) {  // wrapped
+    std::fill(scan_seen_.begin(), scan_seen_.end(), 0);
+    scan_no_ = 1;
+  }
+  scan_ids_.clear();
+  struct Ctx {
+    uint32_t* seen;
+    size_t size;
+    std::vector<uint32_t>* ids;
+    uint32_t no;
+  } ctx{scan_seen_.data(), scan_seen_.size(), &scan_ids_, scan_no_};
+  const hs_error_t err = hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
+                                 [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
+                                   auto* x = static_cast<Ctx*>(c);
+                                   if (id < x->size && x->seen[id] != x->no) {  // ids may come from a cache file
+                                     x->seen[id] = x->no;
+                                     x->ids->push_back(id);
+                                   }
+                                   return 0;
+                                 },
+                                 &ctx);
+  for (uint32_t id : scan_ids_) mark_hit(id);
+  // Not kept: a scan that failed (it may have reported only some ids), or one
+  // that reported so many ids that a memo of such values (a crafted log) would
+  // grow large.
+  if (err != HS_SUCCESS || scan_ids_.size() > kScanMemoIds) return;
+  m.db = d.ordinal();
+  m.hash = text_hash;
+  m.text.assign(text);
+  m.ids.assign(scan_ids_.begin(), scan_ids_.end());
 }
 
 bool Matcher::atom(uint32_t index) {
@@ -1081,7 +1138,8 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       }
       if (n_dbs) {
         const std::string_view text = view_.text_of(s);
-        for (int k = 0; k < n_dbs; ++k) scan(*dbs[k], text);
+        const uint64_t hash = text.size() <= kScanMemoText ? XXH3_64bits(text.data(), text.size()) : 0;
+        for (int k = 0; k < n_dbs; ++k) scan_value(*dbs[k], text, hash);
       }
     });
   }
