@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "cli/commands.hpp"
@@ -35,6 +36,7 @@
 #include "sinks/sinks.hpp"
 #include "sinks/sqlite_sink.hpp"
 #include "sources/pipeline.hpp"
+#include "sources/read_ahead.hpp"
 
 namespace vigil::cli {
 namespace {
@@ -59,6 +61,10 @@ struct WorkerState {
 // Detections of indicators carry this bit and the indicator's index until the
 // consumer gives each indicator that hit a rule of its own.
 constexpr uint32_t kIndicatorBit = 0x80000000u;
+// The most events (as kept by EventList) read ahead while the rules load:
+// ~35,000 Windows events at ~900 bytes each. A warm start of every SigmaHQ
+// rule leaves time for about 8,000 (all of evtx-attack-samples).
+constexpr size_t kReadAheadBytes = size_t(32) << 20;
 
 // Loads every --ioc path; indicators' AND groups are renumbered so that groups
 // of different files never meet. False after an error message when nothing
@@ -337,6 +343,13 @@ int run_hunt(const HuntOptions& o) {
 
   auto map = load_field_map(o.common);
   if (!map) return 2;
+  // The inputs are listed before the rules load, so that with two threads or
+  // more their first chunks are decoded meanwhile (ReadAhead); their problems
+  // are reported after the rules', as always.
+  Problems expand_problems;
+  InputQueue queue(expand_inputs(o.paths, expand_problems));
+  std::optional<ReadAhead> read_ahead;
+  if (summary.run.threads > 1) read_ahead.emplace(queue, map, kReadAheadBytes);
   RuleOptions rule_options = o.rules;
   rule_options.threads = o.common.threads;
   auto rules = load_rules(rule_options);
@@ -359,13 +372,10 @@ int run_hunt(const HuntOptions& o) {
   summary.run.rule_paths = o.rules.rule_paths.empty() ? std::vector<std::string>{default_rule_pack()} : o.rules.rule_paths;
   summary.run.filters = filters.described;
 
-  Problems expand_problems;
-  std::vector<std::string> files = expand_inputs(o.paths, expand_problems);
   for (const auto& p : expand_problems) {
     report(p, o.common.quiet);
     summary.unreadable.push_back({p.file, p.reason});
   }
-  InputQueue queue(files);
   const std::vector<std::string>& sources = queue.files();
   uint64_t total_bytes = 0;
   for (const auto& f : sources) {
@@ -411,12 +421,15 @@ int run_hunt(const HuntOptions& o) {
   const sigma::RuleSet& rs = *rules;
   std::unique_ptr<NetworkAnalytics> network;
   if (network_on) network = std::make_unique<NetworkAnalytics>(network_config, NetworkAnalyticsOptions{o.beacons, true});
+  if (read_ahead) read_ahead->stop();  // its units go back to the queue, first
+  const ReadAhead* read = read_ahead ? &*read_ahead : nullptr;
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,
-      [&rs, &filters, &keep, &indicators, &o, network_on](const UnitRef& u, ReadContext& ctx, WorkerState& st, Problems& problems) {
+      [&rs, &filters, &keep, &indicators, &o, network_on, read](const UnitRef& u, ReadContext& ctx, WorkerState& st,
+                                                                Problems& problems) {
         UnitResult r;
-        u.input->read_unit(u.unit, ctx, [&](const Event& ev) {
+        auto on_event = [&](const Event& ev) {
           ++r.events;
           if (!filters.keep_event(ev)) return;
           st.hits.clear();
@@ -456,7 +469,8 @@ int run_hunt(const HuntOptions& o) {
             d.indicator_json = ioc::indicator_json(indicators.indicators()[hit.indicator]);
             r.detections.push_back(std::move(d));
           }
-        }, problems);
+        };
+        read_unit(read, u, ctx, on_event, problems);
         return r;
       },
       [&](const UnitRef& u, UnitResult&& r, Problems&& problems) {

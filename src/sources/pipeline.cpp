@@ -3,6 +3,11 @@
 namespace vigil {
 
 bool InputQueue::next(UnitRef& out) {
+  if (!put_back_.empty()) {
+    out = put_back_.front();
+    put_back_.pop_front();
+    return true;
+  }
   for (;;) {
     if (!open_.empty()) {
       Open& last = open_.back();

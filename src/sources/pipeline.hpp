@@ -35,6 +35,9 @@ class InputQueue {
   bool next(UnitRef& out);
   // Called in order, once the unit's result was consumed.
   void consumed(const UnitRef& u);
+  // Units taken by next() before the pipeline started (read ahead), handed
+  // out again, first and in this order, by the next calls of next().
+  void put_back(const std::vector<UnitRef>& units) { put_back_.insert(put_back_.end(), units.begin(), units.end()); }
   // Problems met opening files since the last call (thread-safe).
   Problems take_problems();
   size_t opened() const { return opened_; }
@@ -48,6 +51,7 @@ class InputQueue {
   std::vector<std::string> files_;
   size_t next_file_ = 0;
   std::deque<Open> open_;  // files with units handed out but not all consumed
+  std::deque<UnitRef> put_back_;
   std::mutex problems_mu_;
   Problems problems_;
   size_t opened_ = 0, failed_ = 0;
