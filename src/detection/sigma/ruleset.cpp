@@ -957,25 +957,30 @@ const hs_database_t* Matcher::ready(const Prefilter::Db& d) {
   return db;
 }
 
-void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
-  const hs_database_t* db = ready(d);
-  if (!db) return;
+// Scans `text`, appending to `out` each id reported whose `seen` entry is not
+// `stamp` yet (and stamping it): each id once, in report order.
+hs_error_t Matcher::scan_into(const hs_database_t* db, std::string_view text, std::vector<uint32_t>& seen,
+                              uint32_t stamp, std::vector<uint32_t>& out) {
   struct Ctx {
-    uint32_t* hits;
+    uint32_t* seen;
     size_t size;
-    std::vector<uint32_t>* list;
-    uint32_t gen;
-  } ctx{hit_gen_.data(), hit_gen_.size(), &hit_list_, gen_};
-  hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
-          [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
-            auto* x = static_cast<Ctx*>(c);
-            if (id < x->size && x->hits[id] != x->gen) {  // ids may come from a cache file: check
-              x->hits[id] = x->gen;
-              x->list->push_back(id);
-            }
-            return 0;
-          },
-          &ctx);
+    std::vector<uint32_t>* out;
+    uint32_t stamp;
+  } ctx{seen.data(), seen.size(), &out, stamp};
+  return hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
+                 [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
+                   auto* x = static_cast<Ctx*>(c);
+                   if (id < x->size && x->seen[id] != x->stamp) {  // ids may come from a cache file: check
+                     x->seen[id] = x->stamp;
+                     x->out->push_back(id);
+                   }
+                   return 0;
+                 },
+                 &ctx);
+}
+
+void Matcher::scan(const Prefilter::Db& d, std::string_view text) {
+  if (const hs_database_t* db = ready(d)) scan_into(db, text, hit_gen_, gen_, hit_list_);
 }
 
 void Matcher::scan_value(const Prefilter::Db& d, std::string_view text, uint64_t text_hash) {
@@ -992,22 +997,7 @@ void Matcher::scan_value(const Prefilter::Db& d, std::string_view text, uint64_t
     scan_no_ = 1;
   }
   scan_ids_.clear();
-  struct Ctx {
-    uint32_t* seen;
-    size_t size;
-    std::vector<uint32_t>* ids;
-    uint32_t no;
-  } ctx{scan_seen_.data(), scan_seen_.size(), &scan_ids_, scan_no_};
-  const hs_error_t err = hs_scan(db, text.data(), static_cast<unsigned>(text.size()), 0, scratch_,
-                                 [](unsigned id, unsigned long long, unsigned long long, unsigned, void* c) -> int {
-                                   auto* x = static_cast<Ctx*>(c);
-                                   if (id < x->size && x->seen[id] != x->no) {  // ids may come from a cache file
-                                     x->seen[id] = x->no;
-                                     x->ids->push_back(id);
-                                   }
-                                   return 0;
-                                 },
-                                 &ctx);
+  const hs_error_t err = scan_into(db, text, scan_seen_, scan_no_, scan_ids_);
   for (uint32_t id : scan_ids_) mark_hit(id);
   // Not kept: a scan that failed (it may have reported only some ids), or one
   // that reported so many ids that a memo of such values (a crafted log) would

@@ -235,6 +235,8 @@ class Matcher {
   // The database, deserialised, with the scratch grown to fit it; null when
   // it cannot be had.
   const hs_database_t* ready(const Prefilter::Db& db);
+  hs_error_t scan_into(const hs_database_t* db, std::string_view text, std::vector<uint32_t>& seen, uint32_t stamp,
+                       std::vector<uint32_t>& out);
   // Scans a text with a database, marking the prefilter ids it reports as hit.
   void scan(const Prefilter::Db& db, std::string_view text);
   // The same for a field value, through the memo of recent field scans.
