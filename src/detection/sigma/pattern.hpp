@@ -47,27 +47,30 @@ class LazyRegex {
   mutable std::shared_ptr<const re2::RE2> re_;
 };
 
+// The fields every evaluation reads (kind, prefilter, text) come first, in
+// the first 64 bytes: most patterns tried are dismissed by their prefilter id
+// alone, and the rest of the struct stays out of the cache.
 struct Pattern {
   enum class Kind : uint8_t { String, Regex, Null, Exists, Cidr, Number, FieldRef, Never };
   Kind kind = Kind::String;
   StrOp op = StrOp::Equals;
   bool cased = false;
-  std::string text;            // String: the literal (lower-case unless cased)
-  std::vector<uint16_t> glob;  // String with op Glob
-  std::shared_ptr<const LazyRegex> re;  // Regex: from `text`, case-sensitive
-  bool dot_nl = false;                 // when `cased`; |s sets dot_nl
-  bool exists = true;          // Exists
-  uint8_t family = 0, prefix = 0;  // Cidr: 4 or 6
-  uint8_t addr[16] = {};
-  Cmp cmp = Cmp::Eq;           // Number
-  TimePart part = TimePart::None;
-  double number = 0;
-  NameId ref = kNoName;        // FieldRef: the other field
+  bool prefilter_exact = false;       // the prefilter's answer is the match (regexes run
+                                      // by vectorscan itself), no confirmation needed
   uint16_t group = 0;          // index of the YAML value it came from (encodings and
                                // placeholders turn one value into several patterns)
   uint32_t prefilter = kNoPrefilter;  // id in the Prefilter, when it has one
-  bool prefilter_exact = false;       // the prefilter's answer is the match (regexes run
-                                      // by vectorscan itself), no confirmation needed
+  bool dot_nl = false;         // Regex: when `cased`; |s sets dot_nl
+  bool exists = true;          // Exists
+  uint8_t family = 0, prefix = 0;  // Cidr: 4 or 6
+  std::string text;            // String: the literal (lower-case unless cased)
+  NameId ref = kNoName;        // FieldRef: the other field
+  Cmp cmp = Cmp::Eq;           // Number
+  TimePart part = TimePart::None;
+  double number = 0;
+  std::vector<uint16_t> glob;  // String with op Glob
+  std::shared_ptr<const LazyRegex> re;  // Regex: from `text`, case-sensitive
+  uint8_t addr[16] = {};       // Cidr
 };
 
 struct Atom {
