@@ -65,4 +65,46 @@ TEST(EventView, NonStringValuesAreRenderedWhenAskedFor) {
   EXPECT_EQ(texts, (std::vector<std::string>{"4444", "true", "0.5", "X"}));
 }
 
+// Fields are found by name through an index the view rebuilds for every
+// event: every value of a name (names repeat), in order, and nothing of the
+// event before.
+TEST(EventView, FieldsByNameOfThisEventOnly) {
+  auto event = [](const std::vector<std::pair<const char*, const char*>>& fields) {
+    vigil::Event ev;
+    for (const auto& [name, value] : fields) {
+      vigil::Node n;
+      n.name = vigil::intern(name);
+      n.has_value = true;
+      n.value = vigil::Value::str(value);
+      ev.fields.push_back({n.name, 0, static_cast<uint32_t>(ev.nodes.size())});
+      ev.nodes.push_back(n);
+    }
+    return ev;
+  };
+  auto values = [](EventView& view, const char* name) {
+    std::vector<std::string> out;
+    view.any_of(vigil::intern(name), [&](EventView::Slot& s) {
+      out.emplace_back(view.text_of(s));
+      return false;  // visit them all
+    });
+    return out;
+  };
+  const vigil::Event first = event({{"ViewA", "1"}, {"ViewB", "x"}, {"ViewA", "2"}, {"ViewC", "y"}, {"ViewA", "3"}});
+  const vigil::Event second = event({{"ViewD", "z"}, {"ViewB", "w"}});
+  EventView view;
+  view.reset(first);
+  EXPECT_EQ(values(view, "ViewA"), (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(values(view, "ViewC"), std::vector<std::string>{"y"});
+  EXPECT_TRUE(view.has(vigil::intern("ViewB")));
+  EXPECT_FALSE(view.has(vigil::intern("ViewD")));
+  EXPECT_FALSE(view.has(vigil::intern("ViewNeverSeen")));
+  view.reset(second);
+  EXPECT_FALSE(view.has(vigil::intern("ViewA"))) << "a name of the event before";
+  EXPECT_TRUE(values(view, "ViewA").empty());
+  EXPECT_EQ(values(view, "ViewB"), std::vector<std::string>{"w"});
+  EXPECT_EQ(values(view, "ViewD"), std::vector<std::string>{"z"});
+  view.reset(first);
+  EXPECT_EQ(values(view, "ViewA"), (std::vector<std::string>{"1", "2", "3"})) << "again, after another event";
+}
+
 }  // namespace

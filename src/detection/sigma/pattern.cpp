@@ -678,9 +678,29 @@ void EventView::reset(const Event& ev) {
   ev_ = &ev;
   arena_.reset();
   field_names_.clear();
+  next_same_.clear();
   slot_begin_.clear();
   slots_.clear();
+  if (++stamp_ == 0) {  // wrapped: no name may look seen
+    std::fill(name_stamp_.begin(), name_stamp_.end(), 0);
+    stamp_ = 1;
+  }
   for (const Field& f : ev.fields) {
+    const uint32_t index = static_cast<uint32_t>(field_names_.size());
+    if (f.name >= name_stamp_.size()) {
+      const size_t n = std::max<size_t>(f.name + 1, name_stamp_.size() * 2);
+      name_stamp_.resize(n, 0);
+      first_.resize(n);
+      last_.resize(n);
+    }
+    if (name_stamp_[f.name] != stamp_) {
+      name_stamp_[f.name] = stamp_;
+      first_[f.name] = index;
+    } else {
+      next_same_[last_[f.name]] = index;
+    }
+    last_[f.name] = index;
+    next_same_.push_back(kNone);
     field_names_.push_back(f.name);
     slot_begin_.push_back(static_cast<uint32_t>(slots_.size()));
     const Value& v = ev.nodes[f.node].value;
