@@ -58,7 +58,7 @@ std::vector<std::string> run(const std::vector<std::string>& files, size_t read_
     read_ahead->finish();
     *units_read = read_ahead->units_read();
   }
-  const ReadAhead* read = read_ahead ? &*read_ahead : nullptr;
+  ReadAhead* read = read_ahead ? &*read_ahead : nullptr;
   std::vector<std::string> seen;
   OrderedPipeline<std::vector<std::string>>::run(
       queue, 3, map,
@@ -80,6 +80,9 @@ std::vector<std::string> run(const std::vector<std::string>& files, size_t read_
         for (auto& p : problems) seen.push_back("problem: " + p.file + ": " + p.reason);
         for (auto& line : out) seen.push_back(std::move(line));
       });
+  if (read_ahead) {
+    EXPECT_EQ(read_ahead->bytes_held(), 0u) << "events kept after their unit was replayed";
+  }
   return seen;
 }
 

@@ -422,7 +422,7 @@ int run_hunt(const HuntOptions& o) {
   std::unique_ptr<NetworkAnalytics> network;
   if (network_on) network = std::make_unique<NetworkAnalytics>(network_config, NetworkAnalyticsOptions{o.beacons, true});
   if (read_ahead) read_ahead->stop();  // its units go back to the queue, first
-  const ReadAhead* read = read_ahead ? &*read_ahead : nullptr;
+  ReadAhead* read = read_ahead ? &*read_ahead : nullptr;
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,

@@ -38,19 +38,21 @@ void ReadAhead::end(bool interrupt) {
   queue_.put_back(taken_);
 }
 
-const ReadAhead::Unit* ReadAhead::find(const UnitRef& u) const {
+ReadAhead::Unit* ReadAhead::find(const UnitRef& u) {
   // Units were read in queue order: a binary search would do, but the list is
   // short (a few hundred chunks at most) and asked once per unit.
-  for (const Unit& d : done_)
+  for (Unit& d : done_)
     if (d.input == u.input->index() && d.unit == u.unit) return &d;
   return nullptr;
 }
 
-void read_unit(const ReadAhead* ahead, const UnitRef& u, ReadContext& ctx, const EventCallback& on_event,
+void read_unit(ReadAhead* ahead, const UnitRef& u, ReadContext& ctx, const EventCallback& on_event,
                Problems& problems) {
-  if (const ReadAhead::Unit* pre = ahead ? ahead->find(u) : nullptr) {
+  if (ReadAhead::Unit* pre = ahead ? ahead->find(u) : nullptr) {
     problems.insert(problems.end(), pre->problems.begin(), pre->problems.end());
     pre->events.for_each(on_event);
+    pre->events = {};  // kept no longer than the unit: the hunt may run for hours after
+    pre->problems = {};
     return;
   }
   u.input->read_unit(u.unit, ctx, on_event, problems);

@@ -43,8 +43,15 @@ class ReadAhead {
   // The same, but lets the thread read all it may first (tests).
   void finish() { end(false); }
   // The events read ahead for a unit (after stop()), nullptr when it was not.
-  const Unit* find(const UnitRef& u) const;
+  // Each unit is handed out once: whoever replays it may free its events.
+  Unit* find(const UnitRef& u);
   size_t units_read() const { return done_.size(); }
+  // Bytes of events read ahead and not replayed yet.
+  size_t bytes_held() const {
+    size_t n = 0;
+    for (const Unit& d : done_) n += d.events.bytes();
+    return n;
+  }
 
  private:
   void run(std::shared_ptr<FieldMap> map, size_t max_bytes);
@@ -58,9 +65,10 @@ class ReadAhead {
   bool stopped_ = false;
 };
 
-// Reads a unit: replays what `ahead` read of it, else reads its input.
-// `ahead` may be null (no read-ahead).
-void read_unit(const ReadAhead* ahead, const UnitRef& u, ReadContext& ctx, const EventCallback& on_event,
+// Reads a unit: replays what `ahead` read of it (and frees that), else reads
+// its input. `ahead` may be null (no read-ahead). Units of one ReadAhead may be
+// read on several threads at once, each unit once.
+void read_unit(ReadAhead* ahead, const UnitRef& u, ReadContext& ctx, const EventCallback& on_event,
                Problems& problems);
 
 }  // namespace vigil
