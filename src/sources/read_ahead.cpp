@@ -3,6 +3,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <utility>
+
 namespace vigil {
 
 ReadAhead::ReadAhead(InputQueue& queue, std::shared_ptr<FieldMap> map, size_t max_bytes) : queue_(queue) {
@@ -39,11 +42,13 @@ void ReadAhead::end(bool interrupt) {
 }
 
 ReadAhead::Unit* ReadAhead::find(const UnitRef& u) {
-  // Units were read in queue order: a binary search would do, but the list is
-  // short (a few hundred chunks at most) and asked once per unit.
-  for (Unit& d : done_)
-    if (d.input == u.input->index() && d.unit == u.unit) return &d;
-  return nullptr;
+  // Units were read in queue order: by input index, then unit. Asked once for
+  // every unit of the hunt.
+  const std::pair<uint32_t, size_t> key{u.input->index(), u.unit};
+  auto it = std::lower_bound(done_.begin(), done_.end(), key, [](const Unit& d, const std::pair<uint32_t, size_t>& k) {
+    return std::pair<uint32_t, size_t>{d.input, d.unit} < k;
+  });
+  return it != done_.end() && it->input == key.first && it->unit == key.second ? &*it : nullptr;
 }
 
 void read_unit(ReadAhead* ahead, const UnitRef& u, ReadContext& ctx, const EventCallback& on_event,
