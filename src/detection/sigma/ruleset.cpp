@@ -1120,11 +1120,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       if (eq && !s.null) {
         auto it = eq->ids.find(view_.lower_of(s));
         if (it != eq->ids.end())
-          for (uint32_t id : it->second)
-            if (hit_gen_[id] != gen_) {
-              hit_gen_[id] = gen_;
-              hit_list_.push_back(id);
-            }
+          for (uint32_t id : it->second) mark_hit(id);
       }
       if (n_dbs) {
         const std::string_view text = view_.text_of(s);
