@@ -332,6 +332,16 @@ int run_hunt(const HuntOptions& o) {
   // Everything that can be refused without reading evidence is checked first.
   Filters filters;
   if (!check_time_window(o, filters)) return 2;
+  auto map = load_field_map(o.common);
+  if (!map) return 2;
+  // The inputs are listed before the rest starts up, so that with two threads
+  // or more their first chunks are decoded meanwhile (ReadAhead: on a refusal
+  // below, that work is dropped); their problems are reported after the
+  // rules', as always.
+  Problems expand_problems;
+  InputQueue queue(expand_inputs(o.paths, expand_problems));
+  std::optional<ReadAhead> read_ahead;
+  if (summary.run.threads > 1) read_ahead.emplace(queue, map, kReadAheadBytes);
   NetworkConfig network_config;
   if (!load_network_config(o, network_config)) return 2;
   const bool network_on = o.network;
@@ -341,15 +351,6 @@ int run_hunt(const HuntOptions& o) {
   DetectionContext dctx{nullptr, nullptr};
   if (const int status = open_outputs(specs, dctx, o, outputs)) return status;
 
-  auto map = load_field_map(o.common);
-  if (!map) return 2;
-  // The inputs are listed before the rules load, so that with two threads or
-  // more their first chunks are decoded meanwhile (ReadAhead); their problems
-  // are reported after the rules', as always.
-  Problems expand_problems;
-  InputQueue queue(expand_inputs(o.paths, expand_problems));
-  std::optional<ReadAhead> read_ahead;
-  if (summary.run.threads > 1) read_ahead.emplace(queue, map, kReadAheadBytes);
   RuleOptions rule_options = o.rules;
   rule_options.threads = o.common.threads;
   auto rules = load_rules(rule_options);
@@ -677,6 +678,9 @@ int run_rules_check(const RulesCheckOptions& o) {
   fmt::print("\nusable rules per logsource (product/category/service):\n");
   for (const auto& [k, n] : rows) fmt::print("{:>7}  {}\n", n, k);
   fmt::print("\n{} usable, {} refused, {} with warnings\n", rules->rules().size(), refused, warnings);
+#ifndef VIGIL_SANITIZED
+  (void)rules.release();  // freed with the process, as in run_hunt
+#endif
   return refused ? 1 : 0;
 }
 
