@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "detection/rule_table.hpp"
@@ -165,7 +166,7 @@ TEST(RuleCache, SecondLoadComesFromTheCacheWithTheSameResults) {
     EXPECT_TRUE(second.rules->loaded_from_cache());
     ASSERT_EQ(second.rules->rules().size(), 2u);
     EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
-    EXPECT_EQ(second.rules->atoms().size(), first.rules->atoms().size());
+    EXPECT_EQ(second.rules->atom_count(), first.rules->atom_count());
     EXPECT_EQ(second.hits, kExpected);
   }
 }
@@ -427,6 +428,198 @@ TEST(RuleCache, DatabasesAreLoadedAtFirstUse) {
   hs_free_scratch(pf.new_scratch());
   EXPECT_EQ(pf.pending_count(), 0u);
   EXPECT_EQ(pf.rebuilt_count(), 0u);
+}
+
+namespace {
+
+// Every kind of value test a rule can hold, in one rule per log source: a
+// cached set's atoms must decode to exactly what the compiler made.
+const char* kEveryPattern = R"(title: Every pattern kind
+id: 44444444-4444-4444-8444-444444444444
+status: test
+level: high
+logsource: {product: windows, category: process_creation}
+detection:
+  plain:
+    Image|endswith: '\rundll32.exe'
+    CommandLine|contains|all: ['javascript:', 'RunHTMLApplication']
+    ParentImage|startswith: 'C:\Windows\'
+    OriginalFileName: 'RUNDLL32.EXE'
+  cased:
+    CommandLine|cased|contains: 'CreateObject'
+  globbed:
+    CommandLine: '*\App?ata\*.dll,#1*'
+  dashes:
+    CommandLine|windash|contains: ' -urlcache '
+  encoded:
+    CommandLine|base64offset|contains: 'IEX ('
+    CommandLine|utf16le|base64|contains: 'http'
+  regexes:
+    CommandLine|re: '(?i)\s-e(nc(odedcommand)?)?\s+[a-z0-9+/=]{40,}'
+    Hashes|re|s: 'IMPHASH=.*00'
+  tested:
+    User: null
+    IntegrityLevel|exists: true
+    Company|exists: false
+    ParentUser|fieldref: User
+  numbers:
+    TerminalSessionId|lt: 2
+    LogonId|gte: 999
+    UtcTime|hour: 3
+  negated:
+    CurrentDirectory|neq: 'C:\Windows\System32\'
+  keywords:
+    - 'mimikatz'
+    - 'sekurlsa::'
+  condition: (plain or cased or globbed or dashes or encoded or regexes) and not (tested and numbers) or negated or keywords
+---
+title: Addresses
+id: 55555555-5555-4555-8555-555555555555
+status: test
+level: low
+logsource: {product: windows, category: network_connection}
+detection:
+  selection:
+    DestinationIp|cidr: ['10.0.0.0/8', 'fe80::/10', '192.168.1.7']
+    DestinationPort: [445, 3389]
+  condition: selection
+)";
+
+void expect_same_pattern(const sigma::Pattern& a, const sigma::Pattern& b) {
+  EXPECT_EQ(a.kind, b.kind);
+  EXPECT_EQ(a.op, b.op);
+  EXPECT_EQ(a.cased, b.cased);
+  EXPECT_EQ(a.prefilter_exact, b.prefilter_exact);
+  EXPECT_EQ(a.group, b.group);
+  EXPECT_EQ(a.prefilter, b.prefilter);
+  EXPECT_EQ(a.dot_nl, b.dot_nl);
+  EXPECT_EQ(a.exists, b.exists);
+  EXPECT_EQ(a.family, b.family);
+  EXPECT_EQ(a.prefix, b.prefix);
+  EXPECT_EQ(a.text, b.text);
+  EXPECT_EQ(a.ref, b.ref);
+  EXPECT_EQ(a.cmp, b.cmp);
+  EXPECT_EQ(a.part, b.part);
+  EXPECT_EQ(std::memcmp(&a.number, &b.number, sizeof a.number), 0) << a.number << " " << b.number;
+  EXPECT_EQ(a.glob, b.glob);
+  EXPECT_EQ(a.re != nullptr, b.re != nullptr);
+  EXPECT_EQ(std::memcmp(a.addr, b.addr, sizeof a.addr), 0);
+}
+
+}  // namespace
+
+TEST(RuleCache, CachedAtomsDecodeToWhatTheCompilerMade) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/every.yml"), kEveryPattern);
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
+  ASSERT_FALSE(compiled.rules->loaded_from_cache());
+  ASSERT_EQ(compiled.rules->rules().size(), 3u) << (compiled.rules->problems().empty() ? "" : compiled.rules->problems()[0].to_string());
+  const sigma::RuleSet& want = *compiled.rules;
+  // The rule covers what it means to: each kind, globs, encodings, numbers,
+  // addresses, a field reference, keywords, |all and |neq.
+  std::set<sigma::Pattern::Kind> kinds;
+  bool glob = false, keyword = false, all = false, negate = false, number_part = false;
+  for (uint32_t i = 0; i < want.atom_count(); ++i) {
+    const sigma::Atom& a = want.atom(i);
+    keyword = keyword || a.field == kNoName;
+    all = all || a.all;
+    negate = negate || a.negate;
+    for (const sigma::Pattern& p : a.patterns) {
+      kinds.insert(p.kind);
+      glob = glob || !p.glob.empty();
+      number_part = number_part || p.part != sigma::TimePart::None;
+    }
+  }
+  EXPECT_EQ(kinds.size(), 7u) << "String, Regex, Null, Exists, Cidr, Number, FieldRef";
+  EXPECT_TRUE(glob && keyword && all && negate && number_part);
+
+  for (unsigned threads : {0u, 1u}) {
+    SCOPED_TRACE(threads);
+    const Loaded cached = load(dir.file("rules"), dir.file("cache"), threads);
+    ASSERT_TRUE(cached.rules->loaded_from_cache());
+    const sigma::RuleSet& got = *cached.rules;
+    EXPECT_EQ(cached.hits, compiled.hits);
+    ASSERT_EQ(got.atom_count(), want.atom_count());
+    for (uint32_t i = 0; i < want.atom_count(); ++i) {
+      SCOPED_TRACE(i);
+      const sigma::Atom& a = got.atom(i);
+      const sigma::Atom& b = want.atom(i);
+      EXPECT_EQ(a.field, b.field);
+      EXPECT_EQ(a.all, b.all);
+      EXPECT_EQ(a.negate, b.negate);
+      ASSERT_EQ(a.patterns.size(), b.patterns.size());
+      for (size_t k = 0; k < a.patterns.size(); ++k) expect_same_pattern(a.patterns[k], b.patterns[k]);
+    }
+    EXPECT_EQ(got.atoms_decoded(), got.atom_count());
+    // The equality tables came from the cache, not from the patterns.
+    for (NameId field : {intern("OriginalFileName"), intern("DestinationPort")}) {
+      const auto* w = want.prefilter().equals_for(field);
+      const auto* g = got.prefilter().equals_for(field);
+      ASSERT_TRUE(w && g) << name_text(field);
+      EXPECT_EQ(g->ids.size(), w->ids.size());
+      for (const auto& [text, ids] : w->ids) {
+        auto it = g->ids.find(text);
+        ASSERT_NE(it, g->ids.end()) << text;
+        EXPECT_EQ(it->second, ids);
+      }
+    }
+  }
+}
+
+// A cached set decodes an atom's patterns when something first asks for it:
+// the Sysmon process events of kEvents need the process-creation atoms, never
+// the network rule's; threads asking at once get the one decoded atom.
+TEST(RuleCache, AtomsOfACachedSetAreDecodedAtFirstUse) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/every.yml"), kEveryPattern);
+  write_file(dir.file("rules/a.yml"), kRuleA);
+  write_file(dir.file("rules/b.yml"), kRuleB);
+  const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
+  EXPECT_EQ(compiled.rules->atoms_decoded(), compiled.rules->atom_count());
+
+  sigma::RuleSetOptions o;
+  o.logsources = LogSourceMap::builtin();
+  o.cache_dir = dir.file("cache").string();
+  sigma::RuleSet rs(o);
+  rs.load_paths({dir.file("rules").string()});
+  ASSERT_TRUE(rs.loaded_from_cache());
+  const size_t at_load = rs.atoms_decoded();
+  EXPECT_LT(at_load, 3u) << "only keyword atoms are decoded by the load";
+
+  ReadContext ctx(FieldMap::builtin());
+  sigma::Matcher m(rs);
+  std::vector<std::vector<std::string>> hits;
+  for (const char* e : kEvents) {
+    std::string err;
+    ASSERT_TRUE(parse_json_event(e, ctx, -1, &err)) << err;
+    std::vector<uint32_t> h;
+    m.match(ctx.event, h);
+    std::vector<std::string> ids;
+    for (uint32_t x : h) ids.push_back(rs.rules()[x].id);
+    hits.push_back(ids);
+  }
+  EXPECT_EQ(hits, compiled.hits);
+  const size_t after = rs.atoms_decoded();
+  EXPECT_GT(after, at_load);
+  EXPECT_LT(after, rs.atom_count()) << "the network rule's atoms were never needed";
+
+  // Several threads asking for every atom at once: each is decoded once, in place.
+  std::vector<std::thread> askers;
+  std::vector<std::vector<const sigma::Atom*>> seen(4);
+  for (size_t t = 0; t < seen.size(); ++t)
+    askers.emplace_back([&, t] {
+      for (uint32_t i = 0; i < rs.atom_count(); ++i) seen[t].push_back(&rs.atom(i));
+    });
+  for (auto& t : askers) t.join();
+  for (size_t t = 1; t < seen.size(); ++t) EXPECT_EQ(seen[t], seen[0]);
+  EXPECT_EQ(rs.atoms_decoded(), rs.atom_count());
+  for (uint32_t i = 0; i < rs.atom_count(); ++i) {
+    ASSERT_EQ(rs.atom(i).patterns.size(), compiled.rules->atom(i).patterns.size()) << i;
+    EXPECT_FALSE(rs.atom(i).patterns.empty()) << i;
+  }
 }
 
 // The group (candidate list) that holds an event kind's specific rules.

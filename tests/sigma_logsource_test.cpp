@@ -310,8 +310,8 @@ detection:
 std::vector<std::string> literals_of(const vigil::sigma::RuleSet& rs, const std::vector<uint32_t>& ids) {
   std::vector<std::string> out;
   for (uint32_t id : ids)
-    for (const auto& a : rs.atoms())
-      for (const auto& pat : a.patterns)
+    for (uint32_t a = 0; a < rs.atom_count(); ++a)
+      for (const auto& pat : rs.atom(a).patterns)
         if (pat.prefilter == id) out.push_back(vigil::sigma::prefilter_literal(pat));
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());
@@ -438,8 +438,8 @@ detection:
   ASSERT_EQ(p.loaded(), 2u) << p.errors();
   const auto& rs = p.ruleset();
   auto prefilter_of = [&](const std::string& literal) {
-    for (const auto& a : rs.atoms())
-      for (const auto& pat : a.patterns)
+    for (uint32_t a = 0; a < rs.atom_count(); ++a)
+      for (const auto& pat : rs.atom(a).patterns)
         if (vigil::sigma::prefilter_literal(pat) == literal) return pat.prefilter;
     ADD_FAILURE() << "no pattern " << literal;
     return vigil::sigma::kNoPrefilter;

@@ -374,6 +374,10 @@ void Prefilter::index(const std::vector<Atom>& atoms) {
       if (std::find(list.begin(), list.end(), p.prefilter) == list.end()) list.push_back(p.prefilter);
     }
   }
+  index_databases();
+}
+
+void Prefilter::index_databases() {
   db_index_.clear();
   regex_db_index_.clear();
   for (const Db& d : slots_)

@@ -137,9 +137,11 @@ class Prefilter {
   const EqualsTable* equals_for(NameId field) const {
     return field < equals_index_.size() ? equals_index_[field].get() : nullptr;
   }
-  // Rebuilds the by-name lookup tables (after build or a cache load); the
-  // equality tables come from the patterns' ids.
+  // Rebuilds the by-name lookup tables after build: the equality tables from
+  // the patterns' ids, and the databases' index. A cache load brings its
+  // equality tables and indexes the databases only.
   void index(const std::vector<Atom>& atoms);
+  void index_databases();
   // A scratch space for every database (loading them all); a Matcher grows
   // its own as it meets databases instead.
   hs_scratch_t* new_scratch() const;

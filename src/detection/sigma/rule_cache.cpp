@@ -18,6 +18,7 @@
 #include <future>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "detection/sigma/rule_files.hpp"
 #include "detection/sigma/ruleset.hpp"
@@ -28,7 +29,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 18;
+constexpr uint32_t kFormat = 19;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -201,63 +202,134 @@ bool rule_details_well_formed(std::string_view bytes) {
   return rd.ok() && rd.at_end();
 }
 
-void write_pattern(Writer& w, const Pattern& p) {
+// The names atoms refer to (their fields, field references) are numbered in
+// the order first met and stored once; a cached set interns them all at load,
+// in that order, before any atom is decoded (atom ids of names never depend
+// on which atoms an event needed first).
+constexpr uint32_t kNoNameNo = 0xFFFFFFFFu;
+class NameNumbers {
+ public:
+  uint32_t operator()(NameId id) {
+    if (id == kNoName) return kNoNameNo;
+    auto [it, fresh] = number_.emplace(id, static_cast<uint32_t>(names_.size()));
+    if (fresh) names_.push_back(id);
+    return it->second;
+  }
+  const std::vector<NameId>& names() const { return names_; }
+
+ private:
+  std::unordered_map<NameId, uint32_t> number_;
+  std::vector<NameId> names_;
+};
+
+// A pattern: kind, op, flags, group, prefilter id and text, then only the
+// parts its flags say it has (most patterns are plain strings: ~25 bytes
+// with their text, where every part written out took ~70).
+enum PatternFlag : uint8_t {
+  kCased = 1,
+  kDotNl = 2,
+  kPrefilterExact = 4,
+  kExists = 8,
+  kHasGlob = 16,
+  kHasNumber = 32,   // cmp, part, number
+  kHasAddress = 64,  // family, prefix, addr
+  kHasRef = 128,
+};
+constexpr size_t kPatternHead = 3 + 2 + 4;  // kind, op, flags; group; prefilter
+constexpr size_t kMinPattern = kPatternHead + 4;  // and the text's length
+
+void write_pattern(Writer& w, const Pattern& p, NameNumbers& numbers) {
+  uint64_t number_bits;
+  std::memcpy(&number_bits, &p.number, 8);
+  const bool has_number = p.cmp != Cmp::Eq || p.part != TimePart::None || number_bits != 0;
+  bool has_address = p.family != 0 || p.prefix != 0;
+  for (uint8_t b : p.addr) has_address = has_address || b != 0;
+  const uint8_t flags = (p.cased ? kCased : 0) | (p.dot_nl ? kDotNl : 0) | (p.prefilter_exact ? kPrefilterExact : 0) |
+                        (p.exists ? kExists : 0) | (p.glob.empty() ? 0 : kHasGlob) | (has_number ? kHasNumber : 0) |
+                        (has_address ? kHasAddress : 0) | (p.ref != kNoName ? kHasRef : 0);
   w.u8(static_cast<uint8_t>(p.kind));
   w.u8(static_cast<uint8_t>(p.op));
-  w.u8(p.cased);
-  w.u8(p.dot_nl);
-  w.str(p.text);
-  w.u32(static_cast<uint32_t>(p.glob.size()));
-  w.bytes(p.glob.data(), p.glob.size() * sizeof(uint16_t));
-  w.u8(p.exists);
-  w.u8(p.family);
-  w.u8(p.prefix);
-  for (uint8_t b : p.addr) w.u8(b);
-  w.u8(static_cast<uint8_t>(p.cmp));
-  w.u8(static_cast<uint8_t>(p.part));
-  w.f64(p.number);
-  w.name(p.ref);
-  w.u32(p.group);
+  w.u8(flags);
+  w.bytes(&p.group, 2);
   w.u32(p.prefilter);
-  w.u8(p.prefilter_exact);
+  w.str(p.text);
+  if (flags & kHasGlob) {
+    w.u32(static_cast<uint32_t>(p.glob.size()));
+    w.bytes(p.glob.data(), p.glob.size() * sizeof(uint16_t));
+  }
+  if (flags & kHasNumber) {
+    w.u8(static_cast<uint8_t>(p.cmp));
+    w.u8(static_cast<uint8_t>(p.part));
+    w.f64(p.number);
+  }
+  if (flags & kHasAddress) {
+    w.u8(p.family);
+    w.u8(p.prefix);
+    w.bytes(p.addr, sizeof p.addr);
+  }
+  if (flags & kHasRef) w.u32(numbers(p.ref));
 }
 
-// Reads what write_pattern wrote; its runs of fixed-size fields are taken in
-// one piece each (43,000 patterns in the SigmaHQ set).
-void read_pattern(Reader& rd, Pattern& p) {
-  const uint8_t* h = rd.raw(4);  // kind, op, cased, dot_nl
+// Reads what write_pattern wrote into `p`, or with `p` null only checks it
+// (at load, for every pattern: a lazily decoded atom then cannot fail).
+void read_pattern(Reader& rd, const std::vector<NameId>& names, size_t prefilter_ids, Pattern* p) {
+  const uint8_t* h = rd.raw(kPatternHead);
   if (!h) return;
   if (h[0] > static_cast<uint8_t>(Pattern::Kind::Never) || h[1] > static_cast<uint8_t>(StrOp::Glob)) rd.fail();
-  p.kind = static_cast<Pattern::Kind>(h[0]);
-  p.op = static_cast<StrOp>(h[1]);
-  p.cased = h[2];
-  p.dot_nl = h[3];
-  p.text = rd.view();
-  p.glob.resize(rd.count(2));
-  rd.bytes(p.glob.data(), p.glob.size() * sizeof(uint16_t));
-  for (uint16_t t : p.glob)
-    if (t > kGlobDash) rd.fail();
-  const uint8_t* m = rd.raw(3 + sizeof p.addr + 2 + 8);  // exists, family, prefix, addr, cmp, part, number
-  if (!m) return;
-  p.exists = m[0];
-  p.family = m[1];
-  p.prefix = m[2];
-  std::memcpy(p.addr, m + 3, sizeof p.addr);
-  const uint8_t cmp = m[3 + sizeof p.addr], part = m[4 + sizeof p.addr];
-  if (cmp > static_cast<uint8_t>(Cmp::Gte) || part > static_cast<uint8_t>(TimePart::Year)) rd.fail();
-  p.cmp = static_cast<Cmp>(cmp);
-  p.part = static_cast<TimePart>(part);
-  std::memcpy(&p.number, m + 5 + sizeof p.addr, 8);
-  p.ref = rd.name();
-  const uint8_t* t = rd.raw(4 + 4 + 1);  // group, prefilter, prefilter_exact
-  if (!t) return;
-  uint32_t group;
-  std::memcpy(&group, t, 4);
-  p.group = static_cast<uint16_t>(group);
-  std::memcpy(&p.prefilter, t + 4, 4);
-  p.prefilter_exact = t[8];
-  if (rd.ok() && p.kind == Pattern::Kind::Regex) p.re = std::make_shared<const LazyRegex>(p.text, p.cased, p.dot_nl);
-  if (p.prefix > 128) rd.fail();
+  const uint8_t flags = h[2];
+  uint16_t group;
+  uint32_t prefilter;
+  std::memcpy(&group, h + 3, 2);
+  std::memcpy(&prefilter, h + 5, 4);
+  if (prefilter != kNoPrefilter && prefilter >= prefilter_ids) rd.fail();
+  const std::string_view text = rd.view();
+  const uint8_t* glob = nullptr;
+  size_t glob_size = 0;
+  if (flags & kHasGlob) {
+    glob_size = rd.count(2);
+    glob = rd.raw(glob_size * sizeof(uint16_t));
+    for (size_t k = 0; glob && k < glob_size; ++k) {
+      uint16_t t;
+      std::memcpy(&t, glob + 2 * k, 2);
+      if (t > kGlobDash) rd.fail();
+    }
+  }
+  const uint8_t* number = (flags & kHasNumber) ? rd.raw(2 + 8) : nullptr;
+  if (number && (number[0] > static_cast<uint8_t>(Cmp::Gte) || number[1] > static_cast<uint8_t>(TimePart::Year)))
+    rd.fail();
+  const uint8_t* address = (flags & kHasAddress) ? rd.raw(2 + 16) : nullptr;
+  if (address && address[1] > 128) rd.fail();
+  uint32_t ref = kNoNameNo;
+  if (flags & kHasRef) {
+    ref = rd.u32();
+    if (ref >= names.size()) rd.fail();
+  }
+  if (!p || !rd.ok()) return;
+  p->kind = static_cast<Pattern::Kind>(h[0]);
+  p->op = static_cast<StrOp>(h[1]);
+  p->cased = flags & kCased;
+  p->dot_nl = flags & kDotNl;
+  p->prefilter_exact = flags & kPrefilterExact;
+  p->exists = flags & kExists;
+  p->group = group;
+  p->prefilter = prefilter;
+  p->text = text;
+  if (glob) {
+    p->glob.resize(glob_size);
+    std::memcpy(p->glob.data(), glob, glob_size * sizeof(uint16_t));
+  }
+  if (number) {
+    p->cmp = static_cast<Cmp>(number[0]);
+    p->part = static_cast<TimePart>(number[1]);
+    std::memcpy(&p->number, number + 2, 8);
+  }
+  if (address) {
+    p->family = address[0];
+    p->prefix = address[1];
+    std::memcpy(p->addr, address + 2, sizeof p->addr);
+  }
+  if (ref != kNoNameNo) p->ref = names[ref];
+  if (p->kind == Pattern::Kind::Regex) p->re = std::make_shared<const LazyRegex>(p->text, p->cased, p->dot_nl);
 }
 
 void write_db(Writer& w, const hs_database_t* db) {
@@ -432,15 +504,47 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     w.str(p.message);
     w.u8(p.warning);
   }
+  // The atoms: the names they refer to, a header each (field, all, negate,
+  // where its patterns are), their patterns in one block (decoded lazily, see
+  // RuleSet::atom) and the fields' equality tables (built from the patterns,
+  // so stored: a load does not touch the patterns).
   const uint64_t atoms_at = w.buf().size();
+  NameNumbers numbers;
+  Writer patterns;
+  std::vector<std::pair<uint32_t, uint32_t>> atom_at;  // offset in `patterns`, count
+  for (uint32_t i = 0; i < rs.atoms_.size(); ++i) {
+    const Atom& a = rs.atom(i);
+    numbers(a.field);
+    atom_at.emplace_back(static_cast<uint32_t>(patterns.buf().size()), static_cast<uint32_t>(a.patterns.size()));
+    for (const Pattern& p : a.patterns) write_pattern(patterns, p, numbers);
+  }
+  Writer equals;
+  uint32_t tables = 0;
+  for (size_t field = 0; field < rs.prefilter_.equals_index_.size(); ++field) {
+    const Prefilter::EqualsTable* table = rs.prefilter_.equals_index_[field].get();
+    if (!table) continue;
+    ++tables;
+    equals.u32(numbers(static_cast<NameId>(field)));
+    equals.u32(static_cast<uint32_t>(table->ids.size()));
+    for (const auto& [text, ids] : table->ids) {
+      equals.str(text);
+      equals.u32s(ids);
+    }
+  }
+  w.u32(static_cast<uint32_t>(numbers.names().size()));
+  for (NameId n : numbers.names()) w.str(name_text(n));
   w.u32(static_cast<uint32_t>(rs.atoms_.size()));
-  for (const Atom& a : rs.atoms_) {
-    w.name(a.field);
+  for (uint32_t i = 0; i < rs.atoms_.size(); ++i) {
+    const Atom& a = rs.atoms_[i];
+    w.u32(numbers(a.field));
     w.u8(a.all);
     w.u8(a.negate);
-    w.u32(static_cast<uint32_t>(a.patterns.size()));
-    for (const Pattern& p : a.patterns) write_pattern(w, p);
+    w.u32(atom_at[i].second);
+    w.u32(atom_at[i].first);
   }
+  w.str(patterns.buf());
+  w.u32(tables);
+  w.bytes(equals.buf().data(), equals.buf().size());
   w.u32(static_cast<uint32_t>(rs.variants_.size()));
   for (const Variant& v : rs.variants_) {
     w.u32(v.rule);
@@ -538,6 +642,15 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   return true;
 }
 
+bool RuleCache::read_patterns(std::string_view bytes, uint32_t count, const std::vector<uint32_t>& names,
+                              size_t prefilter_ids, std::vector<Pattern>& out) {
+  Reader rd(bytes.data(), bytes.size());
+  if (count > bytes.size() / kMinPattern) return false;
+  out.resize(count);
+  for (Pattern& p : out) read_pattern(rd, names, prefilter_ids, &p);
+  return rd.ok() && rd.at_end();
+}
+
 bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   const MappedCacheFile data(file);
   if (!data.data()) return false;
@@ -629,13 +742,46 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   } join{helper};
 
   Reader rd(payload + atoms_at, dbs_at - atoms_at);
-  fresh.atoms_.resize(rd.count(8));
-  for (Atom& a : fresh.atoms_) {
-    a.field = rd.name();
+  fresh.atom_names_.resize(rd.count(4));
+  for (NameId& n : fresh.atom_names_) {
+    const std::string_view name = rd.view();
+    n = rd.ok() ? intern(name) : kNoName;
+  }
+  auto name_of = [&](uint32_t no) {
+    if (no == kNoNameNo) return kNoName;
+    if (no >= fresh.atom_names_.size()) {
+      rd.fail();
+      return kNoName;
+    }
+    return fresh.atom_names_[no];
+  };
+  fresh.atoms_.resize(rd.count(14));
+  fresh.atom_at_.resize(fresh.atoms_.size());
+  for (size_t i = 0; i < fresh.atoms_.size(); ++i) {
+    Atom& a = fresh.atoms_[i];
+    a.field = name_of(rd.u32());
     a.all = rd.u8();
     a.negate = rd.u8();
-    a.patterns.resize(rd.count(8));
-    for (Pattern& p : a.patterns) read_pattern(rd, p);
+    fresh.atom_at_[i].second = rd.u32();
+    fresh.atom_at_[i].first = rd.u32();
+  }
+  const std::string_view atom_bytes = rd.view();
+  const uint32_t tables = rd.count(8);
+  for (uint32_t t = 0; t < tables && rd.ok(); ++t) {
+    const NameId field = name_of(rd.u32());
+    const uint32_t entries = rd.count(8);
+    if (field == kNoName) rd.fail();
+    if (!rd.ok()) break;
+    auto& slot = fresh.prefilter_.equals_index_;
+    if (field >= slot.size()) slot.resize(field + 1);
+    if (slot[field]) rd.fail();  // one table a field
+    slot[field] = std::make_unique<Prefilter::EqualsTable>();
+    auto& table = slot[field]->ids;
+    table.reserve(entries);
+    for (uint32_t e = 0; e < entries && rd.ok(); ++e) {
+      const std::string_view text = rd.view();
+      table.emplace(text, rd.u32s());
+    }
   }
   if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
   const size_t atom_count = fresh.atoms_.size(), rule_count = fresh.rules_.size();
@@ -731,10 +877,26 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     fresh.correlation_yaml_.push_back(std::move(yaml));
   }
   fresh.prefilter_.id_count_ = rd.u64();
-  if (fresh.prefilter_.id_count_ > (1u << 28)) rd.fail();
-  for (const Atom& a : fresh.atoms_)
-    for (const Pattern& p : a.patterns)
-      if (p.prefilter != kNoPrefilter && p.prefilter >= fresh.prefilter_.id_count_) rd.fail();
+  const size_t ids = fresh.prefilter_.id_count_;
+  if (ids > (1u << 28)) rd.fail();
+  // Every atom's patterns are checked now (not decoded): a lazily decoded
+  // one cannot fail.
+  for (size_t i = 0; i < fresh.atom_at_.size() && rd.ok(); ++i) {
+    const auto [at, count] = fresh.atom_at_[i];
+    const size_t end = i + 1 < fresh.atom_at_.size() ? fresh.atom_at_[i + 1].first : atom_bytes.size();
+    if (at > end || end > atom_bytes.size() || count > (end - at) / kMinPattern) {
+      rd.fail();
+      break;
+    }
+    Reader pr(atom_bytes.data() + at, end - at);
+    for (uint32_t k = 0; k < count; ++k) read_pattern(pr, fresh.atom_names_, ids, nullptr);
+    if (!pr.ok() || !pr.at_end()) rd.fail();
+  }
+  for (const auto& table : fresh.prefilter_.equals_index_)
+    if (table)
+      for (const auto& [text, list] : table->ids)
+        for (uint32_t id : list)
+          if (id >= ids) rd.fail();
   for (const Variant& v : fresh.variants_)
     for (const auto* list : {&v.trigger, &v.trigger2})
       for (uint32_t id : *list)
@@ -771,6 +933,10 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.details_done_ = std::make_unique<std::atomic<uint8_t>[]>(rs.details_at_.size());
   rs.problems_ = std::move(fresh.problems_);
   rs.atoms_ = std::move(fresh.atoms_);
+  rs.atom_at_ = std::move(fresh.atom_at_);
+  rs.atom_names_ = std::move(fresh.atom_names_);
+  rs.atom_bytes_.assign(atom_bytes);  // the mapping goes: a copy (~1.5 MB for SigmaHQ)
+  rs.atom_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.atoms_.size());
   rs.atom_ids_.clear();  // atom keys are not cached: a cached set takes no more rules
   rs.variants_ = std::move(fresh.variants_);
   rs.by_channel_ = std::move(fresh.by_channel_);
@@ -783,7 +949,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.correlation_yaml_ = std::move(fresh.correlation_yaml_);
   std::swap(rs.prefilter_.slots_, fresh.prefilter_.slots_);  // a deque's elements stay in place
   std::swap(rs.prefilter_.file_, fresh.prefilter_.file_);
-  rs.prefilter_.index(rs.atoms_);
+  rs.prefilter_.equals_index_ = std::move(fresh.prefilter_.equals_index_);
+  rs.prefilter_.index_databases();
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
   rs.derive_trigger_lists();
   touch_cache_file(data.fd());  // most recently used: the last to be pruned

@@ -22,6 +22,7 @@ namespace vigil::sigma {
 
 class RuleSet;
 struct Rule;
+struct Pattern;
 
 // A rule file and the XXH3-64 hash of its content.
 struct HashedFile {
@@ -40,6 +41,12 @@ struct RuleCache {
   // Decodes the descriptive fields a cached rule keeps encoded (see
   // RuleSet::rule), checked well formed when the set was loaded.
   static void read_details(std::string_view bytes, Rule& rule);
+  // Decodes the `count` patterns a cached atom keeps encoded (see
+  // RuleSet::atom); `names` maps the set's name numbers to interned names and
+  // `prefilter_ids` bounds the prefilter ids. False when they are not well
+  // formed (`out` then holds what was decoded).
+  static bool read_patterns(std::string_view bytes, uint32_t count, const std::vector<uint32_t>& names,
+                            size_t prefilter_ids, std::vector<Pattern>& out);
   // Writes atomically (temp file + rename), then prunes the directory; false on
   // any I/O error.
   static bool save(const RuleSet& rules, const std::string& file, uint64_t key);

@@ -284,6 +284,29 @@ const Rule& RuleSet::rule(size_t i) const {
   return rules_[i];
 }
 
+const Atom& RuleSet::decode_atom(uint32_t i) const {
+  std::lock_guard lock(atom_mutex_);
+  if (!atom_decoded_[i].load(std::memory_order_relaxed)) {
+    const auto [at, count] = atom_at_[i];
+    const size_t end = i + 1 < atom_at_.size() ? atom_at_[i + 1].first : atom_bytes_.size();
+    // Checked when the set was loaded (RuleCache::load reads every pattern
+    // once without keeping it), so this cannot fail; the only write to an
+    // atom after loading, once, under the lock.
+    if (!RuleCache::read_patterns(std::string_view(atom_bytes_).substr(at, end - at), count, atom_names_,
+                                  prefilter_.id_count(), atoms_[i].patterns))
+      atoms_[i].patterns.clear();
+    atom_decoded_[i].store(1, std::memory_order_release);
+  }
+  return atoms_[i];
+}
+
+size_t RuleSet::atoms_decoded() const {
+  if (!atom_decoded_) return atoms_.size();
+  size_t n = 0;
+  for (size_t i = 0; i < atoms_.size(); ++i) n += atom_decoded_[i].load(std::memory_order_relaxed);
+  return n;
+}
+
 RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
   if (!options_.logsources) options_.logsources = LogSourceMap::builtin();
 }
@@ -572,13 +595,13 @@ void RuleSet::derive_trigger_lists() {
     for (uint32_t v : list)
       for (const Expr& e : variants_[v].program.nodes) {
         if (e.op != Expr::Op::Atom) continue;
-        const Atom& a = atoms_[e.a];
-        if (a.field != kNoName) {
-          info.fields.push_back(a.field);
+        const NameId field = atoms_[e.a].field;  // known before the atom is decoded
+        if (field != kNoName) {
+          info.fields.push_back(field);
           continue;
         }
         info.keywords = true;
-        for (const Pattern& p : a.patterns) non_strings = non_strings || needs_non_strings(p);
+        for (const Pattern& p : atom(e.a).patterns) non_strings = non_strings || needs_non_strings(p);
       }
     info.keywords_in_strings_only = info.keywords && !non_strings;
     std::sort(info.fields.begin(), info.fields.end());
@@ -938,7 +961,7 @@ constexpr size_t kScanMemoSize = 4096, kScanMemoText = 1024, kScanMemoIds = 64;
 }  // namespace
 
 Matcher::Matcher(const RuleSet& rules)
-    : rules_(rules), memo_gen_(rules.atoms().size(), 0), memo_val_(rules.atoms().size(), 0),
+    : rules_(rules), memo_gen_(rules.atom_count(), 0), memo_val_(rules.atom_count(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
       variant_done_(rules.variants().size(), 0), scan_memo_(kScanMemoSize),
       scan_seen_(rules.prefilter().id_count(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
@@ -1011,7 +1034,7 @@ void Matcher::scan_value(const Prefilter::Db& d, std::string_view text, uint64_t
 
 bool Matcher::atom(uint32_t index) {
   if (memo_gen_[index] == gen_) return memo_val_[index];
-  const bool v = match_atom(rules_.atoms()[index], view_);
+  const bool v = match_atom(rules_.atom(index), view_);
   memo_gen_[index] = gen_;
   memo_val_[index] = v;
   return v;
@@ -1229,7 +1252,7 @@ void Matcher::explain(size_t hit_index, std::string& json) {
       }
     }
     for (uint32_t a : atoms) {
-      const Atom& at = rules_.atoms()[a];
+      const Atom& at = rules_.atom(a);
       if (at.negate) continue;
       values.clear();
       matching_values(at, view_, values, 3);
