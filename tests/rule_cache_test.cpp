@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
@@ -407,6 +409,78 @@ TEST(RuleCache, OtherHuntsTouchingTheFileDoNotSpoilIt) {
 
 // A warm load deserialises a database only when an event needs it: the
 // process-creation events here never touch the Security 4688 group's.
+// Name ids are a process's own: the process that compiled a set may have
+// interned its field names in another order than the one loading it (with two
+// threads, the read-ahead interns event names while the rules load). A child
+// process compiles and caches a rule on two fields never named before; this
+// process then names them in the opposite order and must still take the set
+// from the cache, and match with it.
+TEST(RuleCache, LoadedByAProcessThatNamedTheFieldsInAnotherOrder) {
+  TempDir dir;
+  const std::string tag = std::to_string(::getpid()) + "_" + std::to_string(std::random_device{}());
+  const std::string first = "AaFirst_" + tag, second = "ZzSecond_" + tag;
+  fs::create_directories(dir.file("rules"));
+  write_file(dir.file("rules/r.yml"), fmt::format(R"(title: Two fields
+id: 66666666-6666-4666-8666-666666666666
+status: test
+level: high
+logsource: {{product: windows, category: process_creation}}
+detection:
+  selection:
+    {}|contains: 'alpha'
+    {}|contains: 'omega'
+  condition: selection
+)",
+                                                  first, second));
+  fflush(nullptr);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // compiles (naming `first`, then `second`) and caches
+    sigma::RuleSetOptions o;
+    o.logsources = LogSourceMap::builtin();
+    o.cache_dir = dir.file("cache").string();
+    o.threads = 1;
+    sigma::RuleSet rs(o);
+    const bool ok = rs.load_paths({dir.file("rules").string()}) == 1 && !rs.loaded_from_cache();
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  const NameId b = intern(second), a = intern(first);
+  ASSERT_LT(b, a);
+  sigma::RuleSetOptions o;
+  o.logsources = LogSourceMap::builtin();
+  o.cache_dir = dir.file("cache").string();
+  o.threads = 1;
+  sigma::RuleSet rs(o);
+  ASSERT_EQ(rs.load_paths({dir.file("rules").string()}), 1u);
+  EXPECT_TRUE(rs.loaded_from_cache());
+  const std::vector<uint32_t>* lists[4];
+  const int n = rs.candidate_lists("microsoft-windows-sysmon/operational", true, 1, true, lists);
+  bool found = false;
+  for (int k = 0; k < n; ++k) {
+    const auto& info = rs.list_info(lists[k]);
+    if (info.fields.empty()) continue;
+    EXPECT_EQ(info.fields, (std::vector<NameId>{b, a}));  // sorted by this process's ids
+    EXPECT_TRUE(info.looks_at(a) && info.looks_at(b));
+    found = true;
+  }
+  EXPECT_TRUE(found);
+  ReadContext ctx(FieldMap::builtin());
+  sigma::Matcher m(rs);
+  for (const auto& [event, want] : std::vector<std::pair<std::string, size_t>>{
+           {fmt::format(R"({{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"{}":"x alpha y","{}":"omega"}}}}}})", first, second), 1},
+           {fmt::format(R"({{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"{}":"x alpha y","{}":"beta"}}}}}})", first, second), 0}}) {
+    std::string err;
+    ASSERT_TRUE(parse_json_event(event, ctx, -1, &err)) << err;
+    std::vector<uint32_t> hits;
+    m.match(ctx.event, hits);
+    EXPECT_EQ(hits.size(), want) << event;
+  }
+}
+
 TEST(RuleCache, DatabasesAreLoadedAtFirstUse) {
   TempDir dir;
   fs::create_directories(dir.file("rules"));
@@ -508,7 +582,7 @@ void expect_same_pattern(const sigma::Pattern& a, const sigma::Pattern& b) {
 
 }  // namespace
 
-TEST(RuleCache, CachedAtomsDecodeToWhatTheCompilerMade) {
+TEST(RuleCache, CachedAtomsAndVariantsDecodeToWhatTheCompilerMade) {
   TempDir dir;
   fs::create_directories(dir.file("rules"));
   write_file(dir.file("rules/every.yml"), kEveryPattern);
@@ -553,6 +627,55 @@ TEST(RuleCache, CachedAtomsDecodeToWhatTheCompilerMade) {
       for (size_t k = 0; k < a.patterns.size(); ++k) expect_same_pattern(a.patterns[k], b.patterns[k]);
     }
     EXPECT_EQ(got.atoms_decoded(), got.atom_count());
+    // The variants, and what the matcher derives from them, came through too.
+    ASSERT_EQ(got.variant_count(), want.variant_count());
+    for (uint32_t v = 0; v < want.variant_count(); ++v) {
+      SCOPED_TRACE(v);
+      const sigma::Variant& a = got.variant(v);
+      const sigma::Variant& b = want.variant(v);
+      EXPECT_EQ(a.rule, b.rule);
+      EXPECT_EQ(a.program.root, b.program.root);
+      ASSERT_EQ(a.program.nodes.size(), b.program.nodes.size());
+      for (size_t k = 0; k < a.program.nodes.size(); ++k) {
+        EXPECT_EQ(a.program.nodes[k].op, b.program.nodes[k].op);
+        EXPECT_EQ(a.program.nodes[k].a, b.program.nodes[k].a);
+        EXPECT_EQ(a.program.nodes[k].b, b.program.nodes[k].b);
+      }
+      EXPECT_EQ(a.program.kids, b.program.kids);
+      EXPECT_EQ(a.program.selections, b.program.selections);
+      EXPECT_EQ(a.provider, b.provider);
+      EXPECT_EQ(a.trigger, b.trigger);
+      EXPECT_EQ(a.trigger2, b.trigger2);
+      EXPECT_EQ(a.always, b.always);
+    }
+    for (uint32_t id = 0; id < want.prefilter().id_count(); ++id) {
+      const auto [wb, we] = want.triggered_by(id);
+      const auto [gb, ge] = got.triggered_by(id);
+      EXPECT_EQ(std::vector<uint32_t>(gb, ge), std::vector<uint32_t>(wb, we)) << id;
+    }
+    for (const auto& [channel, event_id] : std::vector<std::pair<std::string, uint32_t>>{
+             {"microsoft-windows-sysmon/operational", 1}, {"microsoft-windows-sysmon/operational", 3}, {"security", 4688}}) {
+      SCOPED_TRACE(channel + " " + std::to_string(event_id));
+      const std::vector<uint32_t>* wl[4];
+      const std::vector<uint32_t>* gl[4];
+      const int n = want.candidate_lists(channel, true, event_id, true, wl);
+      ASSERT_EQ(got.candidate_lists(channel, true, event_id, true, gl), n);
+      for (int k = 0; k < n; ++k) {
+        EXPECT_EQ(*gl[k], *wl[k]);
+        const auto& gi = got.list_info(gl[k]);
+        const auto& wi = want.list_info(wl[k]);
+        EXPECT_EQ(gi.fields, wi.fields);
+        EXPECT_EQ(gi.field_bits, wi.field_bits);
+        EXPECT_EQ(gi.keywords, wi.keywords);
+        EXPECT_EQ(gi.keywords_in_strings_only, wi.keywords_in_strings_only);
+        EXPECT_EQ(gi.group, wi.group);
+        EXPECT_EQ(gi.always, wi.always);
+        for (uint32_t v : *wl[k]) {
+          const uint32_t group = wi.group;
+          EXPECT_EQ(got.in_groups(v, &group, 1), want.in_groups(v, &group, 1)) << v;
+        }
+      }
+    }
     // The equality tables came from the cache, not from the patterns.
     for (NameId field : {intern("OriginalFileName"), intern("DestinationPort")}) {
       const auto* w = want.prefilter().equals_for(field);
@@ -568,10 +691,10 @@ TEST(RuleCache, CachedAtomsDecodeToWhatTheCompilerMade) {
   }
 }
 
-// A cached set decodes an atom's patterns when something first asks for it:
-// the Sysmon process events of kEvents need the process-creation atoms, never
-// the network rule's; threads asking at once get the one decoded atom.
-TEST(RuleCache, AtomsOfACachedSetAreDecodedAtFirstUse) {
+// A cached set decodes an atom's patterns, and a variant, when something first
+// asks for it: the Sysmon process events of kEvents need the process-creation
+// ones, never the network rule's; threads asking at once get the one decoded.
+TEST(RuleCache, AtomsAndVariantsOfACachedSetAreDecodedAtFirstUse) {
   TempDir dir;
   fs::create_directories(dir.file("rules"));
   write_file(dir.file("rules/every.yml"), kEveryPattern);
@@ -587,7 +710,8 @@ TEST(RuleCache, AtomsOfACachedSetAreDecodedAtFirstUse) {
   rs.load_paths({dir.file("rules").string()});
   ASSERT_TRUE(rs.loaded_from_cache());
   const size_t at_load = rs.atoms_decoded();
-  EXPECT_LT(at_load, 3u) << "only keyword atoms are decoded by the load";
+  EXPECT_EQ(at_load, 0u);
+  EXPECT_EQ(rs.variants_decoded(), 0u);
 
   ReadContext ctx(FieldMap::builtin());
   sigma::Matcher m(rs);
@@ -605,6 +729,8 @@ TEST(RuleCache, AtomsOfACachedSetAreDecodedAtFirstUse) {
   const size_t after = rs.atoms_decoded();
   EXPECT_GT(after, at_load);
   EXPECT_LT(after, rs.atom_count()) << "the network rule's atoms were never needed";
+  EXPECT_GT(rs.variants_decoded(), 0u);
+  EXPECT_LT(rs.variants_decoded(), rs.variant_count());
 
   // Several threads asking for every atom at once: each is decoded once, in place.
   std::vector<std::thread> askers;
@@ -613,9 +739,18 @@ TEST(RuleCache, AtomsOfACachedSetAreDecodedAtFirstUse) {
     askers.emplace_back([&, t] {
       for (uint32_t i = 0; i < rs.atom_count(); ++i) seen[t].push_back(&rs.atom(i));
     });
+  std::vector<std::vector<const sigma::Variant*>> seen_variants(4);
+  for (size_t t = 0; t < seen_variants.size(); ++t)
+    askers.emplace_back([&, t] {
+      for (uint32_t v = 0; v < rs.variant_count(); ++v) seen_variants[t].push_back(&rs.variant(v));
+    });
   for (auto& t : askers) t.join();
   for (size_t t = 1; t < seen.size(); ++t) EXPECT_EQ(seen[t], seen[0]);
+  for (size_t t = 1; t < seen_variants.size(); ++t) EXPECT_EQ(seen_variants[t], seen_variants[0]);
   EXPECT_EQ(rs.atoms_decoded(), rs.atom_count());
+  EXPECT_EQ(rs.variants_decoded(), rs.variant_count());
+  for (uint32_t v = 0; v < rs.variant_count(); ++v)
+    EXPECT_FALSE(rs.variant(v).program.nodes.empty()) << v;
   for (uint32_t i = 0; i < rs.atom_count(); ++i) {
     ASSERT_EQ(rs.atom(i).patterns.size(), compiled.rules->atom(i).patterns.size()) << i;
     EXPECT_FALSE(rs.atom(i).patterns.empty()) << i;

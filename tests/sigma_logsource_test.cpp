@@ -358,7 +358,8 @@ detection:
 )"), 3u) << (rs.problems().empty() ? "" : rs.problems()[0].to_string());
   auto trigger_of = [&](const std::string& title) {
     std::vector<uint32_t> ids;
-    for (const auto& v : rs.variants()) {
+    for (uint32_t k = 0; k < rs.variant_count(); ++k) {
+      const auto& v = rs.variant(k);
       if (rs.rules()[v.rule].title != title) continue;
       EXPECT_FALSE(v.always) << title;
       ids.insert(ids.end(), v.trigger.begin(), v.trigger.end());
@@ -396,7 +397,8 @@ detection:
   ASSERT_EQ(p.loaded(), 2u) << p.errors();
   const auto& rs = p.ruleset();
   auto literals = [&](const std::vector<uint32_t>& ids) { return literals_of(rs, ids); };
-  for (const auto& v : rs.variants()) {
+  for (uint32_t k = 0; k < rs.variant_count(); ++k) {
+    const auto& v = rs.variant(k);
     const std::string& title = rs.rules()[v.rule].title;
     if (title == "Copy") {
       EXPECT_EQ(literals(v.trigger), std::vector<std::string>{"\\cmd.exe"});
@@ -447,7 +449,8 @@ detection:
   EXPECT_EQ(prefilter_of("/c"), vigil::sigma::kNoPrefilter) << "Shell is triggered by \\cmd.exe";
   EXPECT_NE(prefilter_of("\\cmd.exe"), vigil::sigma::kNoPrefilter);
   EXPECT_NE(prefilter_of("-f"), vigil::sigma::kNoPrefilter) << "Force has no other literal";
-  for (const auto& v : rs.variants()) EXPECT_FALSE(v.always) << rs.rules()[v.rule].title;
+  for (uint32_t k = 0; k < rs.variant_count(); ++k)
+    EXPECT_FALSE(rs.variant(k).always) << rs.rules()[rs.variant(k).rule].title;
 
   auto event = sysmon_process;
   std::string err;

@@ -12,6 +12,7 @@
 #include <xxh_x86dispatch.h>
 #endif
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -29,7 +30,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 19;
+constexpr uint32_t kFormat = 20;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -332,6 +333,106 @@ void read_pattern(Reader& rd, const std::vector<NameId>& names, size_t prefilter
   if (p->kind == Pattern::Kind::Regex) p->re = std::make_shared<const LazyRegex>(p->text, p->cased, p->dot_nl);
 }
 
+void write_variant(Writer& w, const Variant& v) {
+  w.u32(v.rule);
+  w.u32(static_cast<uint32_t>(v.program.nodes.size()));
+  for (const Expr& e : v.program.nodes) {
+    w.u8(static_cast<uint8_t>(e.op));
+    w.u32(e.a);
+    w.u32(e.b);
+  }
+  w.u32s(v.program.kids);
+  w.u32(v.program.root);
+  w.u32(static_cast<uint32_t>(v.program.selections.size()));
+  for (const auto& [name, node] : v.program.selections) {
+    w.str(name);
+    w.u32(node);
+  }
+  w.str(v.provider);
+  w.u32s(v.trigger);
+  w.u32s(v.trigger2);
+  w.u8(v.always);
+}
+
+// A run of u32s in place: its count and bytes (nullptr after a failure).
+const uint8_t* u32_run(Reader& rd, uint32_t& n) {
+  n = rd.count(4);
+  return rd.raw(size_t(n) * 4);
+}
+uint32_t u32_at(const uint8_t* p, size_t k) {
+  uint32_t x;
+  std::memcpy(&x, p + 4 * k, 4);
+  return x;
+}
+
+// Reads what write_variant wrote into `v`, or with `v` null only checks it
+// (at load, for every variant): structural checks, so that a damaged file
+// cannot make the matcher read astray.
+void read_variant_body(Reader& rd, size_t rules, size_t atoms, size_t prefilter_ids, Variant* v) {
+  const uint32_t rule = rd.u32();
+  if (rule >= rules) rd.fail();
+  const uint32_t n = rd.count(9);
+  const uint8_t* nodes = rd.raw(size_t(n) * 9);
+  uint32_t kid_count;
+  const uint8_t* kids = u32_run(rd, kid_count);
+  const uint32_t root = rd.u32();
+  if (!rd.ok()) return;
+  if (root >= n) rd.fail();
+  for (uint32_t k = 0; k < n; ++k) {
+    const uint8_t op = nodes[9 * k];
+    uint32_t a, b;
+    std::memcpy(&a, nodes + 9 * k + 1, 4);
+    std::memcpy(&b, nodes + 9 * k + 5, 4);
+    if (op > static_cast<uint8_t>(Expr::Op::False)) rd.fail();
+    if (op == static_cast<uint8_t>(Expr::Op::Atom) && a >= atoms) rd.fail();
+    if (op == static_cast<uint8_t>(Expr::Op::Not) && a >= n) rd.fail();
+    if ((op == static_cast<uint8_t>(Expr::Op::And) || op == static_cast<uint8_t>(Expr::Op::Or)) &&
+        static_cast<uint64_t>(a) + b > kid_count)
+      rd.fail();
+  }
+  for (uint32_t k = 0; k < kid_count; ++k)
+    if (u32_at(kids, k) >= n) rd.fail();
+  if (v) {
+    v->rule = rule;
+    v->program.nodes.resize(n);
+    for (uint32_t k = 0; k < n; ++k) {
+      Expr& e = v->program.nodes[k];
+      e.op = static_cast<Expr::Op>(nodes[9 * k]);
+      std::memcpy(&e.a, nodes + 9 * k + 1, 4);
+      std::memcpy(&e.b, nodes + 9 * k + 5, 4);
+    }
+    v->program.kids.resize(kid_count);
+    if (kid_count) std::memcpy(v->program.kids.data(), kids, size_t(kid_count) * 4);
+    v->program.root = root;
+  }
+  const uint32_t selections = rd.count(8);
+  if (v) v->program.selections.resize(selections);
+  for (uint32_t k = 0; k < selections && rd.ok(); ++k) {
+    const std::string_view name = rd.view();
+    const uint32_t node = rd.u32();
+    if (node >= n) rd.fail();
+    if (v) v->program.selections[k] = {std::string(name), node};
+  }
+  const std::string_view provider = rd.view();
+  uint32_t t1, t2;
+  const uint8_t* trigger = u32_run(rd, t1);
+  const uint8_t* trigger2 = u32_run(rd, t2);
+  const uint8_t always = rd.u8();
+  if (!rd.ok()) return;
+  for (uint32_t k = 0; k < t1; ++k)
+    if (u32_at(trigger, k) >= prefilter_ids) rd.fail();
+  for (uint32_t k = 0; k < t2; ++k)
+    if (u32_at(trigger2, k) >= prefilter_ids) rd.fail();
+  if (always > 1) rd.fail();
+  if (!v || !rd.ok()) return;
+  v->provider = provider;
+  v->trigger.resize(t1);
+  if (t1) std::memcpy(v->trigger.data(), trigger, size_t(t1) * 4);
+  v->trigger2.resize(t2);
+  if (t2) std::memcpy(v->trigger2.data(), trigger2, size_t(t2) * 4);
+  v->always = always;
+}
+
 void write_db(Writer& w, const hs_database_t* db) {
   char* bytes = nullptr;
   size_t len = 0;
@@ -531,6 +632,9 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
       equals.u32s(ids);
     }
   }
+  const auto lists = rs.candidate_groups();
+  for (const auto* list : lists)
+    for (NameId f : rs.list_info(list).fields) numbers(f);
   w.u32(static_cast<uint32_t>(numbers.names().size()));
   for (NameId n : numbers.names()) w.str(name_text(n));
   w.u32(static_cast<uint32_t>(rs.atoms_.size()));
@@ -545,27 +649,16 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   w.str(patterns.buf());
   w.u32(tables);
   w.bytes(equals.buf().data(), equals.buf().size());
-  w.u32(static_cast<uint32_t>(rs.variants_.size()));
-  for (const Variant& v : rs.variants_) {
-    w.u32(v.rule);
-    w.u32(static_cast<uint32_t>(v.program.nodes.size()));
-    for (const Expr& e : v.program.nodes) {
-      w.u8(static_cast<uint8_t>(e.op));
-      w.u32(e.a);
-      w.u32(e.b);
-    }
-    w.u32s(v.program.kids);
-    w.u32(v.program.root);
-    w.u32(static_cast<uint32_t>(v.program.selections.size()));
-    for (const auto& [name, node] : v.program.selections) {
-      w.str(name);
-      w.u32(node);
-    }
-    w.str(v.provider);
-    w.u32s(v.trigger);
-    w.u32s(v.trigger2);
-    w.u8(v.always);
+  // The variants: where each starts, then all of them in one block (decoded
+  // lazily, see RuleSet::variant).
+  Writer variants;
+  std::vector<uint32_t> variant_at;
+  for (uint32_t v = 0; v < rs.variants_.size(); ++v) {
+    variant_at.push_back(static_cast<uint32_t>(variants.buf().size()));
+    write_variant(variants, rs.variant(v));
   }
+  w.u32s(variant_at);
+  w.str(variants.buf());
   w.u32(static_cast<uint32_t>(rs.by_channel_.size()));
   for (const auto& [ch, idx] : rs.by_channel_) {
     w.str(ch);
@@ -593,6 +686,20 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
     w.str(rs.correlation_yaml_[i]);
   }
   w.u64(rs.prefilter_.id_count_);
+  // What derive_trigger_lists makes of the variants: a load need not decode them.
+  w.u32s(rs.trigger_offsets_);
+  w.u32s(rs.trigger_list_);
+  w.u32s(rs.variant_group_offsets_);
+  w.u32s(rs.variant_groups_);
+  w.u32(static_cast<uint32_t>(lists.size()));
+  for (const auto* list : lists) {
+    const RuleSet::ListInfo& info = rs.list_info(list);
+    w.u32(static_cast<uint32_t>(info.fields.size()));
+    for (NameId f : info.fields) w.u32(numbers(f));
+    w.u8(info.keywords);
+    w.u8(info.keywords_in_strings_only);
+    w.u32s(info.always);
+  }
   const uint64_t dbs_at = w.buf().size();
   w.u32(static_cast<uint32_t>(rs.prefilter_.slots_.size()));
   std::vector<std::pair<size_t, size_t>> db_bytes;  // left out of the checksum
@@ -648,6 +755,12 @@ bool RuleCache::read_patterns(std::string_view bytes, uint32_t count, const std:
   if (count > bytes.size() / kMinPattern) return false;
   out.resize(count);
   for (Pattern& p : out) read_pattern(rd, names, prefilter_ids, &p);
+  return rd.ok() && rd.at_end();
+}
+
+bool RuleCache::read_variant(std::string_view bytes, size_t rules, size_t atoms, size_t prefilter_ids, Variant& out) {
+  Reader rd(bytes.data(), bytes.size());
+  read_variant_body(rd, rules, atoms, prefilter_ids, &out);
   return rd.ok() && rd.at_end();
 }
 
@@ -785,44 +898,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   }
   if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
   const size_t atom_count = fresh.atoms_.size(), rule_count = fresh.rules_.size();
-  fresh.variants_.resize(rd.count(8));
-  for (Variant& v : fresh.variants_) {
-    v.rule = rd.u32();
-    if (v.rule >= rule_count) rd.fail();
-    v.program.nodes.resize(rd.count(9));
-    for (Expr& e : v.program.nodes) {
-      const uint8_t op = rd.u8();
-      if (op > static_cast<uint8_t>(Expr::Op::False)) rd.fail();
-      e.op = static_cast<Expr::Op>(op);
-      e.a = rd.u32();
-      e.b = rd.u32();
-    }
-    v.program.kids = rd.u32s();
-    v.program.root = rd.u32();
-    v.program.selections.resize(rd.count(5));
-    for (auto& [name, node] : v.program.selections) {
-      name = rd.str();
-      node = rd.u32();
-    }
-    v.provider = rd.str();
-    v.trigger = rd.u32s();
-    v.trigger2 = rd.u32s();
-    v.always = rd.u8();
-    // Structural checks, so a damaged file cannot make the matcher read astray.
-    const size_t n = v.program.nodes.size();
-    if (v.program.root >= n) rd.fail();
-    for (const auto& sel : v.program.selections)
-      if (sel.second >= n) rd.fail();
-    for (const Expr& e : v.program.nodes) {
-      if (e.op == Expr::Op::Atom && e.a >= atom_count) rd.fail();
-      if (e.op == Expr::Op::Not && e.a >= n) rd.fail();
-      if ((e.op == Expr::Op::And || e.op == Expr::Op::Or) &&
-          (static_cast<uint64_t>(e.a) + e.b > v.program.kids.size()))
-        rd.fail();
-    }
-    for (uint32_t k : v.program.kids)
-      if (k >= n) rd.fail();
-  }
+  const std::vector<uint32_t> variant_at = rd.u32s();
+  const std::string_view variant_bytes = rd.view();
+  fresh.variants_.resize(variant_at.size());
   const size_t variant_count = fresh.variants_.size();
   auto check_variants = [&](const std::vector<uint32_t>& list) {
     for (uint32_t v : list)
@@ -897,6 +975,52 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       for (const auto& [text, list] : table->ids)
         for (uint32_t id : list)
           if (id >= ids) rd.fail();
+  // Every variant is checked now, as the patterns are.
+  for (size_t v = 0; v < variant_at.size() && rd.ok(); ++v) {
+    const size_t at = variant_at[v], end = v + 1 < variant_at.size() ? variant_at[v + 1] : variant_bytes.size();
+    if (at > end || end > variant_bytes.size()) {
+      rd.fail();
+      break;
+    }
+    Reader vr(variant_bytes.data() + at, end - at);
+    read_variant_body(vr, rule_count, atom_count, ids, nullptr);
+    if (!vr.ok() || !vr.at_end()) rd.fail();
+  }
+  // The tables derived from the variants (RuleSet::derive_trigger_lists).
+  std::vector<uint32_t> trigger_offsets = rd.u32s(), trigger_list = rd.u32s();
+  std::vector<uint32_t> group_offsets = rd.u32s(), groups_of = rd.u32s();
+  auto csr_ok = [](const std::vector<uint32_t>& offsets, size_t rows, const std::vector<uint32_t>& items,
+                   size_t bound) {
+    if (offsets.size() != rows + 1 || offsets.front() != 0 || offsets.back() != items.size()) return false;
+    for (size_t k = 0; k + 1 < offsets.size(); ++k)
+      if (offsets[k] > offsets[k + 1]) return false;
+    for (uint32_t x : items)
+      if (x >= bound) return false;
+    return true;
+  };
+  const size_t group_count = fresh.candidate_groups().size();
+  if (!csr_ok(trigger_offsets, ids, trigger_list, variant_count) ||
+      !csr_ok(group_offsets, variant_count, groups_of, group_count))
+    rd.fail();
+  std::vector<RuleSet::ListInfo> infos(rd.count(10));
+  if (infos.size() != group_count) rd.fail();
+  for (RuleSet::ListInfo& info : infos) {
+    if (!rd.ok()) break;
+    info.fields.resize(rd.count(4));
+    for (NameId& f : info.fields) {
+      f = name_of(rd.u32());
+      if (f == kNoName) rd.fail();
+    }
+    // Sorted by name id, each once: ids are this process's (the set may have
+    // been compiled by a process that interned the names in another order).
+    std::sort(info.fields.begin(), info.fields.end());
+    for (size_t k = 1; k < info.fields.size(); ++k)
+      if (info.fields[k - 1] == info.fields[k]) rd.fail();
+    info.keywords = rd.u8();
+    info.keywords_in_strings_only = rd.u8();
+    info.always = rd.u32s();
+    check_variants(info.always);
+  }
   for (const Variant& v : fresh.variants_)
     for (const auto* list : {&v.trigger, &v.trigger2})
       for (uint32_t id : *list)
@@ -939,6 +1063,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.atom_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.atoms_.size());
   rs.atom_ids_.clear();  // atom keys are not cached: a cached set takes no more rules
   rs.variants_ = std::move(fresh.variants_);
+  rs.variant_at_ = variant_at;
+  rs.variant_bytes_.assign(variant_bytes);
+  rs.variant_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.variants_.size());
   rs.by_channel_ = std::move(fresh.by_channel_);
   rs.provider_only_ = std::move(fresh.provider_only_);
   rs.any_windows_ = std::move(fresh.any_windows_);
@@ -952,7 +1079,19 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   rs.prefilter_.equals_index_ = std::move(fresh.prefilter_.equals_index_);
   rs.prefilter_.index_databases();
   rs.prefilter_.id_count_ = fresh.prefilter_.id_count_;
-  rs.derive_trigger_lists();
+  rs.trigger_offsets_ = std::move(trigger_offsets);
+  rs.trigger_list_ = std::move(trigger_list);
+  rs.variant_group_offsets_ = std::move(group_offsets);
+  rs.variant_groups_ = std::move(groups_of);
+  rs.list_info_.clear();
+  const auto lists = rs.candidate_groups();
+  for (size_t g = 0; g < lists.size(); ++g) {
+    RuleSet::ListInfo& info = infos[g];
+    info.group = static_cast<uint32_t>(g);
+    if (!info.fields.empty()) info.field_bits.assign(info.fields.back() / 64 + 1, 0);
+    for (NameId f : info.fields) info.field_bits[f / 64] |= uint64_t(1) << (f % 64);
+    rs.list_info_[lists[g]] = std::move(info);
+  }
   touch_cache_file(data.fd());  // most recently used: the last to be pruned
   return true;
 }

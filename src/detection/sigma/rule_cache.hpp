@@ -23,6 +23,7 @@ namespace vigil::sigma {
 class RuleSet;
 struct Rule;
 struct Pattern;
+struct Variant;
 
 // A rule file and the XXH3-64 hash of its content.
 struct HashedFile {
@@ -47,6 +48,10 @@ struct RuleCache {
   // formed (`out` then holds what was decoded).
   static bool read_patterns(std::string_view bytes, uint32_t count, const std::vector<uint32_t>& names,
                             size_t prefilter_ids, std::vector<Pattern>& out);
+  // Decodes a cached variant (see RuleSet::variant), checking it against the
+  // set's rule, atom and prefilter id counts. False when it is not well formed.
+  static bool read_variant(std::string_view bytes, size_t rules, size_t atoms, size_t prefilter_ids,
+                           Variant& out);
   // Writes atomically (temp file + rename), then prunes the directory; false on
   // any I/O error.
   static bool save(const RuleSet& rules, const std::string& file, uint64_t key);

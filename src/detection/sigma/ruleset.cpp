@@ -300,6 +300,26 @@ const Atom& RuleSet::decode_atom(uint32_t i) const {
   return atoms_[i];
 }
 
+const Variant& RuleSet::decode_variant(uint32_t v) const {
+  std::lock_guard lock(atom_mutex_);
+  if (!variant_decoded_[v].load(std::memory_order_relaxed)) {
+    const size_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_bytes_.size();
+    // Checked when the set was loaded, as atoms are: cannot fail.
+    if (!RuleCache::read_variant(std::string_view(variant_bytes_).substr(variant_at_[v], end - variant_at_[v]),
+                                 rules_.size(), atoms_.size(), prefilter_.id_count(), variants_[v]))
+      variants_[v] = Variant{};
+    variant_decoded_[v].store(1, std::memory_order_release);
+  }
+  return variants_[v];
+}
+
+size_t RuleSet::variants_decoded() const {
+  if (!variant_decoded_) return variants_.size();
+  size_t n = 0;
+  for (size_t i = 0; i < variants_.size(); ++i) n += variant_decoded_[i].load(std::memory_order_relaxed);
+  return n;
+}
+
 size_t RuleSet::atoms_decoded() const {
   if (!atom_decoded_) return atoms_.size();
   size_t n = 0;
@@ -963,7 +983,7 @@ constexpr size_t kScanMemoSize = 4096, kScanMemoText = 1024, kScanMemoIds = 64;
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atom_count(), 0), memo_val_(rules.atom_count(), 0),
       rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
-      variant_done_(rules.variants().size(), 0), scan_memo_(kScanMemoSize),
+      variant_done_(rules.variant_count(), 0), scan_memo_(kScanMemoSize),
       scan_seen_(rules.prefilter().id_count(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
 
 Matcher::~Matcher() {
@@ -1202,7 +1222,7 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
 void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits) {
   if (variant_done_[v] == gen_) return;
   variant_done_[v] = gen_;
-  const Variant& var = rules_.variants()[v];
+  const Variant& var = rules_.variant(v);
   if (rule_seen_[var.rule] == gen_) return;
   if (!var.trigger2.empty()) {  // the rule's second necessary literal, when it has one
     bool seen = false;
@@ -1233,7 +1253,7 @@ void Matcher::explain(size_t hit_index, std::string& json) {
     json += ']';
     return;
   }
-  const Program& p = rules_.variants()[hit_variants_[hit_index]].program;
+  const Program& p = rules_.variant(hit_variants_[hit_index]).program;
   std::vector<uint32_t> atoms, stack;
   std::vector<std::pair<NameId, std::string_view>> values;
   bool first = true;

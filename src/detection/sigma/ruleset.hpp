@@ -112,7 +112,14 @@ class RuleSet {
   }
   // How many atoms are decoded (all of a compiled set's).
   size_t atoms_decoded() const;
-  const std::vector<Variant>& variants() const { return variants_; }
+  // The variants, decoded at first use in a set from the cache like its atoms
+  // (an event source meets a fraction of them). Thread-safe.
+  size_t variant_count() const { return variants_.size(); }
+  const Variant& variant(uint32_t v) const {
+    if (!variant_decoded_ || variant_decoded_[v].load(std::memory_order_acquire)) return variants_[v];
+    return decode_variant(v);
+  }
+  size_t variants_decoded() const;
   const Prefilter& prefilter() const { return prefilter_; }
 
   // The lists of variants that may apply to an event of this channel
@@ -208,10 +215,17 @@ class RuleSet {
   std::vector<std::pair<uint32_t, uint32_t>> atom_at_;
   std::vector<NameId> atom_names_;
   std::unique_ptr<std::atomic<uint8_t>[]> atom_decoded_;
-  mutable std::mutex atom_mutex_;
+  mutable std::mutex atom_mutex_;  // for atoms and variants
   const Atom& decode_atom(uint32_t i) const;
   std::unordered_map<std::string, uint32_t> atom_ids_;
-  std::vector<Variant> variants_;
+  // A cached set's variants: variant v encoded at variant_at_[v] in
+  // variant_bytes_ until variant_decoded_[v] is set (see variant()). Their
+  // derived tables (trigger lists, groups, list infos) come from the cache.
+  mutable std::vector<Variant> variants_;
+  std::string variant_bytes_;
+  std::vector<uint32_t> variant_at_;
+  std::unique_ptr<std::atomic<uint8_t>[]> variant_decoded_;
+  const Variant& decode_variant(uint32_t v) const;
   Prefilter prefilter_;
   std::vector<Correlation> correlations_;
   std::vector<uint32_t> correlation_rules_;
