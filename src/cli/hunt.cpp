@@ -378,10 +378,12 @@ int run_hunt(const HuntOptions& o) {
     summary.unreadable.push_back({p.file, p.reason});
   }
   const std::vector<std::string>& sources = queue.files();
-  uint64_t total_bytes = 0;
-  for (const auto& f : sources) {
+  const bool show_progress =
+      o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
+  uint64_t total_bytes = 0;  // only the progress line needs it: a stat per input
+  for (size_t i = 0; show_progress && i < sources.size(); ++i) {
     struct stat st;
-    if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
+    if (::stat(sources[i].c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
   }
 
   // The rules the outputs see: the Sigma rules, then those made during the hunt
@@ -393,8 +395,6 @@ int run_hunt(const HuntOptions& o) {
   dctx.rules = all_rules;
   dctx.sources = &sources;
 
-  const bool show_progress =
-      o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
   Progress progress(show_progress, sources.size(), total_bytes);
 
   // Correlations see every detection of the rules they refer to, even rules a
