@@ -205,8 +205,8 @@ bool rule_details_well_formed(std::string_view bytes) {
 
 // The names atoms refer to (their fields, field references) are numbered in
 // the order first met and stored once; a cached set interns them all at load,
-// in that order, before any atom is decoded (atom ids of names never depend
-// on which atoms an event needed first).
+// in that order, before any atom is decoded (so name ids never depend on
+// which atoms the events needed first).
 constexpr uint32_t kNoNameNo = 0xFFFFFFFFu;
 class NameNumbers {
  public:
@@ -1021,10 +1021,6 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     info.always = rd.u32s();
     check_variants(info.always);
   }
-  for (const Variant& v : fresh.variants_)
-    for (const auto* list : {&v.trigger, &v.trigger2})
-      for (uint32_t id : *list)
-        if (id >= fresh.prefilter_.id_count_) rd.fail();
   if (!rd.ok() || !rd.at_end()) return false;
   if (helper.joinable()) helper.join();
   if (!side_ok) return false;
