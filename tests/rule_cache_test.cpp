@@ -470,9 +470,13 @@ detection:
   EXPECT_TRUE(found);
   ReadContext ctx(FieldMap::builtin());
   sigma::Matcher m(rs);
+  auto sysmon_event = [&](std::string_view a_value, std::string_view b_value) {
+    return fmt::format(R"({{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},)"
+                       R"("EventData":{{"{}":"{}","{}":"{}"}}}}}})",
+                       first, a_value, second, b_value);
+  };
   for (const auto& [event, want] : std::vector<std::pair<std::string, size_t>>{
-           {fmt::format(R"({{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"{}":"x alpha y","{}":"omega"}}}}}})", first, second), 1},
-           {fmt::format(R"({{"Event":{{"System":{{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1}},"EventData":{{"{}":"x alpha y","{}":"beta"}}}}}})", first, second), 0}}) {
+           {sysmon_event("x alpha y", "omega"), 1}, {sysmon_event("x alpha y", "beta"), 0}}) {
     std::string err;
     ASSERT_TRUE(parse_json_event(event, ctx, -1, &err)) << err;
     std::vector<uint32_t> hits;
@@ -589,7 +593,8 @@ TEST(RuleCache, CachedAtomsAndVariantsDecodeToWhatTheCompilerMade) {
   write_file(dir.file("rules/a.yml"), kRuleA);
   const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
   ASSERT_FALSE(compiled.rules->loaded_from_cache());
-  ASSERT_EQ(compiled.rules->rules().size(), 3u) << (compiled.rules->problems().empty() ? "" : compiled.rules->problems()[0].to_string());
+  ASSERT_EQ(compiled.rules->rules().size(), 3u)
+      << (compiled.rules->problems().empty() ? "" : compiled.rules->problems()[0].to_string());
   const sigma::RuleSet& want = *compiled.rules;
   // The rule covers what it means to: each kind, globs, encodings, numbers,
   // addresses, a field reference, keywords, |all and |neq.
@@ -653,8 +658,9 @@ TEST(RuleCache, CachedAtomsAndVariantsDecodeToWhatTheCompilerMade) {
       const auto [gb, ge] = got.triggered_by(id);
       EXPECT_EQ(std::vector<uint32_t>(gb, ge), std::vector<uint32_t>(wb, we)) << id;
     }
-    for (const auto& [channel, event_id] : std::vector<std::pair<std::string, uint32_t>>{
-             {"microsoft-windows-sysmon/operational", 1}, {"microsoft-windows-sysmon/operational", 3}, {"security", 4688}}) {
+    const std::string sysmon = "microsoft-windows-sysmon/operational";
+    for (const auto& [channel, event_id] :
+         std::vector<std::pair<std::string, uint32_t>>{{sysmon, 1}, {sysmon, 3}, {"security", 4688}}) {
       SCOPED_TRACE(channel + " " + std::to_string(event_id));
       const std::vector<uint32_t>* wl[4];
       const std::vector<uint32_t>* gl[4];

@@ -329,15 +329,15 @@ int run_hunt(const HuntOptions& o) {
   summary.run.threads = resolve_threads(o.common.threads);
   summary.run.inputs = o.paths;
 
-  // Everything that can be refused without reading evidence is checked first.
+  // Everything that can be refused is checked before the hunt proper; only
+  // the read-ahead below may decode evidence meanwhile (dropped on a refusal).
   Filters filters;
   if (!check_time_window(o, filters)) return 2;
   auto map = load_field_map(o.common);
   if (!map) return 2;
   // The inputs are listed before the rest starts up, so that with two threads
-  // or more their first chunks are decoded meanwhile (ReadAhead: on a refusal
-  // below, that work is dropped); their problems are reported after the
-  // rules', as always.
+  // or more their first chunks are decoded meanwhile (ReadAhead); their
+  // problems are reported after the rules', as always.
   Problems expand_problems;
   InputQueue queue(expand_inputs(o.paths, expand_problems));
   std::optional<ReadAhead> read_ahead;
