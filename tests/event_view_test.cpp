@@ -105,6 +105,35 @@ TEST(EventView, FieldsByNameOfThisEventOnly) {
   EXPECT_EQ(values(view, "ViewD"), std::vector<std::string>{"z"});
   view.reset(first);
   EXPECT_EQ(values(view, "ViewA"), (std::vector<std::string>{"1", "2", "3"})) << "again, after another event";
+
+  // An array gives a slot per item, in place among the other values; a null
+  // value is a slot marked null; a smaller event after a larger one leaves
+  // none of the larger one's slots behind.
+  const vigil::Value items[] = {vigil::Value::str("i1"), vigil::Value::uint64(7), vigil::Value::str("i3")};
+  vigil::Event third = event({{"ViewB", "before"}, {"ViewE", "placeholder"}, {"ViewF", "after"}});
+  third.nodes[1].value = vigil::Value::array(items, 3);
+  third.nodes[2].value = vigil::Value::null();
+  view.reset(third);
+  EXPECT_EQ(values(view, "ViewE"), (std::vector<std::string>{"i1", "7", "i3"}));
+  ASSERT_EQ(view.slots().size(), 5u);
+  EXPECT_EQ(view.field_names().size(), 3u);
+  std::vector<std::string> in_order;
+  for (auto& slot : view.slots()) in_order.emplace_back(slot.null ? "<null>" : view.text_of(slot));
+  EXPECT_EQ(in_order, (std::vector<std::string>{"before", "i1", "7", "i3", "<null>"}));
+  size_t second_field = 0;
+  view.for_each_slot_of(1, [&](EventView::Slot&) { ++second_field; });
+  EXPECT_EQ(second_field, 3u);
+  size_t last_field = 0;  // the last field's slots end where the event's do
+  view.any_of(vigil::intern("ViewF"), [&](EventView::Slot& slot) {
+    ++last_field;
+    EXPECT_TRUE(slot.null);
+    return false;
+  });
+  EXPECT_EQ(last_field, 1u);
+  view.reset(second);
+  EXPECT_EQ(view.slots().size(), 2u);
+  EXPECT_TRUE(values(view, "ViewE").empty());
+  EXPECT_EQ(values(view, "ViewB"), std::vector<std::string>{"w"});
 }
 
 }  // namespace
