@@ -381,10 +381,11 @@ int run_hunt(const HuntOptions& o) {
   const bool show_progress =
       o.progress == "always" || (o.progress == "auto" && !o.common.quiet && isatty(fileno(stderr)));
   uint64_t total_bytes = 0;  // only the progress line needs it: a stat per input
-  for (size_t i = 0; show_progress && i < sources.size(); ++i) {
-    struct stat st;
-    if (::stat(sources[i].c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
-  }
+  if (show_progress)
+    for (const auto& f : sources) {
+      struct stat st;
+      if (::stat(f.c_str(), &st) == 0) total_bytes += uint64_t(st.st_size);
+    }
 
   // The rules the outputs see: the Sigma rules, then those made during the hunt
   // (one per indicator that hits, one per network finding) in added_rules;

@@ -2,8 +2,8 @@
 // milliseconds loading rules, on about one core; decoding needs no rule. With
 // two threads or more, a read-ahead thread decodes the first units meanwhile
 // into event lists, which the workers then match instead of reading those
-// units again. A warm start of every SigmaHQ rule leaves it time for all 565
-// chunks of evtx-attack-samples.
+// units again. During a warm start of every SigmaHQ rule it decodes 130-460
+// of the 565 chunks of evtx-attack-samples, depending on the run.
 #pragma once
 #include <atomic>
 #include <cstddef>

@@ -126,13 +126,7 @@ class Reader {
     for (auto& x : v) x = u32();
     return v;
   }
-  NameId name() {
-    const std::string_view s = view();
-    if (!ok_) return kNoName;
-    return s == "\x01" ? kNoName : intern(s);
-  }
   void fail() { ok_ = false; }
-  void bytes(void* out, size_t n) { take(out, n); }
   // The next n bytes in place (one bounds check for a run of fixed-size
   // fields); nullptr after a failure.
   const uint8_t* raw(size_t n) {

@@ -269,63 +269,67 @@ std::string renames_key(const std::map<std::string, std::string>& r) {
 
 }  // namespace
 
+namespace {
+
+// Runs `decode` once for the flag `done`, under `mu`; a caller that then sees
+// the flag set (acquire) sees what it wrote. For the parts of a cached set
+// decoded at their first use: rule details, atoms, variants.
+template <class F>
+void decode_once(std::atomic<uint8_t>& done, std::mutex& mu, F&& decode) {
+  std::lock_guard lock(mu);
+  if (done.load(std::memory_order_relaxed)) return;
+  decode();
+  done.store(1, std::memory_order_release);
+}
+
+// How many of `n` such flags are set; all when there are none (a compiled set).
+size_t decoded_count(const std::unique_ptr<std::atomic<uint8_t>[]>& flags, size_t n) {
+  if (!flags) return n;
+  size_t k = 0;
+  for (size_t i = 0; i < n; ++i) k += flags[i].load(std::memory_order_relaxed);
+  return k;
+}
+
+}  // namespace
+
 const Rule& RuleSet::rule(size_t i) const {
-  if (i < details_at_.size() && !details_done_[i].load(std::memory_order_acquire)) {
-    static std::mutex mu;
-    std::lock_guard lock(mu);
-    if (!details_done_[i].load(std::memory_order_relaxed)) {
+  if (i < details_at_.size() && !details_done_[i].load(std::memory_order_acquire))
+    decode_once(details_done_[i], decode_mutex_, [&] {
       const auto [at, size] = details_at_[i];
       // The only write to a rule after loading: once, under the lock, to
       // fields no reader of rules() looks at.
       RuleCache::read_details(std::string_view(details_).substr(at, size), const_cast<Rule&>(rules_[i]));
-      details_done_[i].store(1, std::memory_order_release);
-    }
-  }
+    });
   return rules_[i];
 }
 
 const Atom& RuleSet::decode_atom(uint32_t i) const {
-  std::lock_guard lock(atom_mutex_);
-  if (!atom_decoded_[i].load(std::memory_order_relaxed)) {
+  decode_once(atom_decoded_[i], decode_mutex_, [&] {
     const auto [at, count] = atom_at_[i];
     const size_t end = i + 1 < atom_at_.size() ? atom_at_[i + 1].first : atom_bytes_.size();
     // Checked when the set was loaded (RuleCache::load reads every pattern
     // once without keeping it), so this cannot fail; the only write to an
-    // atom after loading, once, under the lock.
+    // atom after loading.
     if (!RuleCache::read_patterns(std::string_view(atom_bytes_).substr(at, end - at), count, atom_names_,
                                   prefilter_.id_count(), atoms_[i].patterns))
       atoms_[i].patterns.clear();
-    atom_decoded_[i].store(1, std::memory_order_release);
-  }
+  });
   return atoms_[i];
 }
 
 const Variant& RuleSet::decode_variant(uint32_t v) const {
-  std::lock_guard lock(atom_mutex_);
-  if (!variant_decoded_[v].load(std::memory_order_relaxed)) {
+  decode_once(variant_decoded_[v], decode_mutex_, [&] {
     const size_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_bytes_.size();
     // Checked when the set was loaded, as atoms are: cannot fail.
     if (!RuleCache::read_variant(std::string_view(variant_bytes_).substr(variant_at_[v], end - variant_at_[v]),
                                  rules_.size(), atoms_.size(), prefilter_.id_count(), variants_[v]))
       variants_[v] = Variant{};
-    variant_decoded_[v].store(1, std::memory_order_release);
-  }
+  });
   return variants_[v];
 }
 
-size_t RuleSet::variants_decoded() const {
-  if (!variant_decoded_) return variants_.size();
-  size_t n = 0;
-  for (size_t i = 0; i < variants_.size(); ++i) n += variant_decoded_[i].load(std::memory_order_relaxed);
-  return n;
-}
-
-size_t RuleSet::atoms_decoded() const {
-  if (!atom_decoded_) return atoms_.size();
-  size_t n = 0;
-  for (size_t i = 0; i < atoms_.size(); ++i) n += atom_decoded_[i].load(std::memory_order_relaxed);
-  return n;
-}
+size_t RuleSet::atoms_decoded() const { return decoded_count(atom_decoded_, atoms_.size()); }
+size_t RuleSet::variants_decoded() const { return decoded_count(variant_decoded_, variants_.size()); }
 
 RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
   if (!options_.logsources) options_.logsources = LogSourceMap::builtin();

@@ -204,6 +204,7 @@ class RuleSet {
   std::string details_;
   std::vector<std::pair<uint32_t, uint32_t>> details_at_;
   std::unique_ptr<std::atomic<uint8_t>[]> details_done_;
+  mutable std::mutex decode_mutex_;  // for what is decoded at first use: details, atoms, variants
   std::vector<RuleProblem> problems_;
   // A cached set's atoms hold their field, `all` and `negate` from the start;
   // atom i's patterns are encoded at atom_at_[i] (offset, count) in
@@ -215,7 +216,6 @@ class RuleSet {
   std::vector<std::pair<uint32_t, uint32_t>> atom_at_;
   std::vector<NameId> atom_names_;
   std::unique_ptr<std::atomic<uint8_t>[]> atom_decoded_;
-  mutable std::mutex atom_mutex_;  // for atoms and variants
   const Atom& decode_atom(uint32_t i) const;
   std::unordered_map<std::string, uint32_t> atom_ids_;
   // A cached set's variants: variant v encoded at variant_at_[v] in
