@@ -363,17 +363,29 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
 
 void Prefilter::index(const std::vector<Atom>& atoms) {
   equals_index_.clear();
+  // (field, text, id) of every equality pattern, each once, grouped by field and text.
+  std::vector<std::tuple<NameId, std::string_view, uint32_t>> entries;
   for (const Atom& a : atoms) {
     if (a.field == kNoName) continue;
-    for (const Pattern& p : a.patterns) {
-      if (!by_equality(p) || p.prefilter == kNoPrefilter) continue;
-      if (a.field >= equals_index_.size()) equals_index_.resize(a.field + 1);
-      auto& table = equals_index_[a.field];
-      if (!table) table = std::make_unique<EqualsTable>();
-      auto& list = table->ids[p.text];
-      if (std::find(list.begin(), list.end(), p.prefilter) == list.end()) list.push_back(p.prefilter);
-    }
+    for (const Pattern& p : a.patterns)
+      if (by_equality(p) && p.prefilter != kNoPrefilter) entries.emplace_back(a.field, p.text, p.prefilter);
   }
+  std::sort(entries.begin(), entries.end());
+  entries.erase(std::unique(entries.begin(), entries.end()), entries.end());
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < entries.size();) {
+    const auto& [field, text, id] = entries[i];
+    ids.clear();
+    size_t j = i;
+    for (; j < entries.size() && std::get<0>(entries[j]) == field && std::get<1>(entries[j]) == text; ++j)
+      ids.push_back(std::get<2>(entries[j]));
+    if (field >= equals_index_.size()) equals_index_.resize(field + 1);
+    if (!equals_index_[field]) equals_index_[field] = std::make_unique<EqualsTable>();
+    equals_index_[field]->add(text, ids);
+    i = j;
+  }
+  for (auto& table : equals_index_)
+    if (table) table->finish();  // each text came once
   index_databases();
 }
 

@@ -32,6 +32,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "detection/sigma/equals_table.hpp"
 #include "detection/sigma/pattern.hpp"
 #include "event/text.hpp"
 
@@ -129,11 +130,8 @@ class Prefilter {
   size_t pending_count() const { return count_in(Db::State::Pending); }  // not loaded yet
   size_t failed_count() const { return count_in(Db::State::Failed); }
   // Case-insensitive whole-value patterns of a field (EventID: 4688, LogonType: 3,
-  // OriginalFileName: ...) need no scan: a hash lookup of the lower-case value
-  // gives their ids. nullptr when the field has none.
-  struct EqualsTable {
-    std::unordered_map<std::string, std::vector<uint32_t>, TextHash, std::equal_to<>> ids;
-  };
+  // OriginalFileName: ...) need no scan: a lookup of the lower-case value gives
+  // their ids. nullptr when the field has none.
   const EqualsTable* equals_for(NameId field) const {
     return field < equals_index_.size() ? equals_index_[field].get() : nullptr;
   }

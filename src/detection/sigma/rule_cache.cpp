@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <span>
 #include <sstream>
 #include <thread>
 #include <unordered_map>
@@ -50,7 +51,7 @@ class Writer {
     u32(static_cast<uint32_t>(v.size()));
     for (const auto& s : v) str(s);
   }
-  void u32s(const std::vector<uint32_t>& v) {
+  void u32s(std::span<const uint32_t> v) {
     u32(static_cast<uint32_t>(v.size()));
     for (uint32_t x : v) u32(x);
   }
@@ -616,15 +617,15 @@ bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   Writer equals;
   uint32_t tables = 0;
   for (size_t field = 0; field < rs.prefilter_.equals_index_.size(); ++field) {
-    const Prefilter::EqualsTable* table = rs.prefilter_.equals_index_[field].get();
+    const EqualsTable* table = rs.prefilter_.equals_index_[field].get();
     if (!table) continue;
     ++tables;
     equals.u32(numbers(static_cast<NameId>(field)));
-    equals.u32(static_cast<uint32_t>(table->ids.size()));
-    for (const auto& [text, ids] : table->ids) {
+    equals.u32(static_cast<uint32_t>(table->size()));
+    table->for_each([&](std::string_view text, std::span<const uint32_t> ids) {
       equals.str(text);
       equals.u32s(ids);
-    }
+    });
   }
   const auto lists = rs.candidate_groups();
   for (const auto* list : lists)
@@ -882,13 +883,16 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     auto& slot = fresh.prefilter_.equals_index_;
     if (field >= slot.size()) slot.resize(field + 1);
     if (slot[field]) rd.fail();  // one table a field
-    slot[field] = std::make_unique<Prefilter::EqualsTable>();
-    auto& table = slot[field]->ids;
-    table.reserve(entries);
+    slot[field] = std::make_unique<EqualsTable>();
+    EqualsTable& table = *slot[field];
+    std::vector<uint32_t> list;
     for (uint32_t e = 0; e < entries && rd.ok(); ++e) {
       const std::string_view text = rd.view();
-      table.emplace(text, rd.u32s());
+      list.resize(rd.count(4));
+      for (uint32_t& id : list) id = rd.u32();
+      table.add(text, list);
     }
+    if (!table.finish()) rd.fail();  // a text twice
   }
   if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
   const size_t atom_count = fresh.atoms_.size(), rule_count = fresh.rules_.size();
@@ -966,9 +970,10 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   }
   for (const auto& table : fresh.prefilter_.equals_index_)
     if (table)
-      for (const auto& [text, list] : table->ids)
+      table->for_each([&](std::string_view, std::span<const uint32_t> list) {
         for (uint32_t id : list)
           if (id >= ids) rd.fail();
+      });
   // Every variant is checked now, as the patterns are.
   for (size_t v = 0; v < variant_at.size() && rd.ok(); ++v) {
     const size_t at = variant_at[v], end = v + 1 < variant_at.size() ? variant_at[v + 1] : variant_bytes.size();

@@ -1161,13 +1161,11 @@ void Matcher::match(const Event& ev, std::vector<uint32_t>& hits) {
       add_db(pf.db_for(infos[l]->group, names[i]));
       add_db(pf.regex_db_for(infos[l]->group, names[i]));
     }
-    const Prefilter::EqualsTable* eq = pf.equals_for(names[i]);
+    const EqualsTable* eq = pf.equals_for(names[i]);
     if (!n_dbs && !eq) continue;
     view_.for_each_slot_of(i, [&](EventView::Slot& s) {
       if (eq && !s.null) {
-        auto it = eq->ids.find(view_.lower_of(s));
-        if (it != eq->ids.end())
-          for (uint32_t id : it->second) mark_hit(id);
+        for (uint32_t id : eq->find(view_.lower_of(s))) mark_hit(id);
       }
       if (n_dbs) {
         const std::string_view text = view_.text_of(s);
