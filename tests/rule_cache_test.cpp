@@ -808,6 +808,59 @@ TEST(RuleCache, GroupsWithTheSameEntriesShareADatabase) {
   }
 }
 
+// The databases are compiled on the threads (largest first) and the regexes
+// tried in vectorscan on them too; what comes out must not depend on how
+// many: the same compiled set, byte for byte in the cache, from 1, 2 and 4
+// threads. Rules over several log sources and fields, with literals, whole
+// values, regexes vectorscan runs and regexes only RE2 takes (an ungreedy
+// flag, a code point above 0xFF), and two sources (Sysmon's and Security's
+// process creation) sharing their rules' databases.
+TEST(RuleCache, CompiledAlikeOnAnyThreadCount) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  const char* categories[] = {"process_creation", "registry_set", "network_connection", "file_event", "image_load"};
+  const char* fields[] = {"CommandLine", "TargetObject", "DestinationHostname", "TargetFilename", "ImageLoaded"};
+  for (int r = 0; r < 60; ++r) {
+    const int c = r % 5;
+    std::string rule = fmt::format(
+        "title: rule {0}\nid: 00000000-0000-4000-8000-{0:012}\nstatus: test\nlevel: high\n"
+        "logsource: {{product: windows, category: {1}}}\ndetection:\n  selection:\n"
+        "    {2}|contains: ['needle-{0}-a', 'needle-{0}-b']\n    {2}|endswith: '.x{0}'\n"
+        "  exact:\n    {2}: 'Whole-Value-{0}'\n",
+        r, categories[c], fields[c]);
+    switch (r % 4) {
+      case 0: rule += fmt::format("  re:\n    {}|re: 'tok{}[0-9a-f]{{8}}end'\n", fields[c], r); break;
+      case 1: rule += fmt::format("  re:\n    {}|re: '(?U)ab{}+c'\n", fields[c], r); break;         // RE2's, not vectorscan's
+      case 2: rule += fmt::format("  re:\n    {}|re: '\\x{{263a}}y{}z'\n", fields[c], r); break;  // vectorscan: above \xFF
+      default: rule += fmt::format("  re:\n    {}|re: 'q{}(a|b)*c'\n", fields[c], r); break;
+    }
+    rule += "  condition: selection or exact or re\n";
+    write_file(dir.file(fmt::format("rules/r{:02}.yml", r)), rule);
+  }
+  std::string first;
+  size_t dbs = 0;
+  for (unsigned threads : {1u, 2u, 4u}) {
+    SCOPED_TRACE(threads);
+    const fs::path cache = dir.file(fmt::format("cache{}", threads));
+    const Loaded l = load(dir.file("rules"), cache, threads);
+    ASSERT_FALSE(l.rules->loaded_from_cache());
+    ASSERT_EQ(l.rules->rules().size(), 60u);
+    dbs = l.rules->prefilter().db_count();
+    size_t exact = 0, confirmed = 0;  // regexes vectorscan runs itself, and those RE2 confirms
+    for (size_t a = 0; a < l.rules->atom_count(); ++a)
+      for (const sigma::Pattern& p : l.rules->atom(a).patterns)
+        if (p.kind == sigma::Pattern::Kind::Regex) ++(p.prefilter_exact ? exact : confirmed);
+    EXPECT_EQ(exact, 30u);
+    EXPECT_EQ(confirmed, 30u);
+    const std::string bytes = read_file(only_cache_file(cache));
+    if (first.empty())
+      first = bytes;
+    else
+      EXPECT_TRUE(bytes == first) << "the compiled set depends on the thread count";
+  }
+  EXPECT_GE(dbs, 10u) << "too few databases for the threads to share";
+}
+
 // The manifest: a warm load reads no rule file, yet any change is seen.
 
 TEST(RuleCacheManifest, WarmLoadReadsNoRuleFile) {

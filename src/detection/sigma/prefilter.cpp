@@ -12,6 +12,8 @@
 #include <set>
 #include <tuple>
 
+#include "event/parallel.hpp"
+
 namespace vigil::sigma {
 namespace {
 
@@ -237,7 +239,7 @@ void Prefilter::free_databases() {
 }
 
 void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms,
-                      const std::function<std::vector<bool>()>& triggers) {
+                      const std::function<std::vector<bool>()>& triggers, unsigned threads) {
   free_databases();
 
   // What each atom puts in the databases of the groups that use it: identical
@@ -267,7 +269,17 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
     }
   }
   // Regular expressions: one id each, entered under every literal that may stand
-  // for it.
+  // for it. Vectorscan runs PCRE-style regexes itself, in one pass with all
+  // the field's others: then its answer is final. What it cannot run exactly
+  // it runs in prefilter mode, or as the regex's required literals, and RE2
+  // confirms. Whether it can is a compile of each regex: on the threads.
+  struct RegexEntry {
+    Pattern* p;
+    size_t atom;
+    unsigned flags;
+    bool exact = false;
+  };
+  std::vector<RegexEntry> regexes;
   for (size_t ai = 0; ai < atoms.size(); ++ai) {
     Atom& a = atoms[ai];
     if (a.field == kNoName) continue;
@@ -275,25 +287,24 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
       if (p.kind != Pattern::Kind::Regex) continue;
       p.prefilter = next++;
       p.prefilter_exact = false;
-      const unsigned flags = HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (p.cased ? 0u : HS_FLAG_CASELESS) |
-                             (p.dot_nl ? HS_FLAG_DOTALL : 0u);
-      // Vectorscan runs PCRE-style regexes itself, in one pass with all the
-      // field's others: then its answer is final. What it cannot run exactly
-      // it runs in prefilter mode, or as the regex's required literals, and
-      // RE2 confirms.
-      if (compiles(p.text, flags)) {
-        p.prefilter_exact = true;
-        entries[ai].push_back({p.text, flags, p.prefilter, true});
-        continue;
-      }
-      const auto literals = regex_literals(p);
-      if (literals.empty()) {
-        entries[ai].push_back({p.text, flags | HS_FLAG_PREFILTER, p.prefilter, true});
-        continue;
-      }
-      for (const auto& lit : literals)
-        entries[ai].push_back({lit, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS, p.prefilter, false});
+      regexes.push_back({&p, ai, HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY | (p.cased ? 0u : HS_FLAG_CASELESS) |
+                                     (p.dot_nl ? HS_FLAG_DOTALL : 0u)});
     }
+  }
+  parallel_for(regexes.size(), threads, [&](size_t k) { regexes[k].exact = compiles(regexes[k].p->text, regexes[k].flags); });
+  for (const RegexEntry& r : regexes) {
+    Pattern& p = *r.p;
+    if (r.exact) {
+      p.prefilter_exact = true;
+      entries[r.atom].push_back({p.text, r.flags, p.prefilter, true});
+      continue;
+    }
+    const auto literals = regex_literals(p);
+    if (literals.empty()) {
+      entries[r.atom].push_back({p.text, r.flags | HS_FLAG_PREFILTER, p.prefilter, true});
+      continue;
+    }
+    for (const auto& lit : literals) entries[r.atom].push_back({lit, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS, p.prefilter, false});
   }
   id_count_ = next;
 
@@ -315,9 +326,16 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
 
   // Each group's databases: the entries of its atoms, by field. Groups with
   // the same entries for a field (the same rules under two log sources) share
-  // the database compiled for the first.
-  std::vector<unsigned> dropped;
-  std::unordered_map<std::string, Db*> by_source;
+  // the database compiled for the first. The compiles, most of a cold start,
+  // run on the threads; the databases take their slots in this order after.
+  struct Compile {
+    std::vector<DbKey> keys;  // the first group's, then those sharing it
+    Group group;
+    hs_database_t* db = nullptr;
+    std::vector<unsigned> dropped;
+  };
+  std::vector<Compile> compiles_to_do;
+  std::unordered_map<std::string, size_t> by_source;  // encoded source -> its compile
   for (uint32_t g = 0; g < group_atoms.size(); ++g) {
     std::map<std::pair<NameId, bool>, Group> groups;
     std::set<std::tuple<NameId, bool, uint32_t, std::string>> seen;
@@ -336,16 +354,30 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
       const DbKey db_key{g, key.first, key.second};
       std::string source = grp.encode();  // what vectorscan is given (compile may take entries out)
       if (auto same = by_source.find(source); same != by_source.end()) {
-        same->second->keys_.push_back(db_key);
+        compiles_to_do[same->second].keys.push_back(db_key);
         continue;
       }
-      if (hs_database_t* db = compile(grp, dropped)) {
-        Db& d = add_slot({db_key});
-        d.db_.store(db);
-        d.source_ = std::move(grp);
-        by_source.emplace(std::move(source), &d);
-      }
+      by_source.emplace(std::move(source), compiles_to_do.size());
+      compiles_to_do.push_back({{db_key}, std::move(grp)});
     }
+  }
+  // The largest first, so that no thread is left with one at the end.
+  std::vector<size_t> order(compiles_to_do.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return compiles_to_do[a].group.expressions.size() > compiles_to_do[b].group.expressions.size();
+  });
+  parallel_for(order.size(), threads, [&](size_t k) {
+    Compile& c = compiles_to_do[order[k]];
+    c.db = compile(c.group, c.dropped);
+  });
+  std::vector<unsigned> dropped;
+  for (Compile& c : compiles_to_do) {
+    dropped.insert(dropped.end(), c.dropped.begin(), c.dropped.end());
+    if (!c.db) continue;
+    Db& d = add_slot(std::move(c.keys));
+    d.db_.store(c.db);
+    d.source_ = std::move(c.group);
   }
   if (!dropped.empty()) {
     // Patterns vectorscan would not take are matched without the prefilter.

@@ -50,9 +50,11 @@ class Prefilter {
   // of group g's rules. `triggers`, called once the ids are given, says which
   // ids some rule is triggered by: a short literal (see kShortLiteral) that is
   // not is left out, its patterns unfiltered. Patterns vectorscan cannot take
-  // stay unfiltered too: choose the triggers again afterwards.
+  // stay unfiltered too: choose the triggers again afterwards. The
+  // compiles run on up to `threads` threads; the result does not depend on
+  // how many.
   void build(std::vector<Atom>& atoms, const std::vector<std::vector<uint32_t>>& group_atoms,
-             const std::function<std::vector<bool>()>& triggers = {});
+             const std::function<std::vector<bool>()>& triggers = {}, unsigned threads = 1);
 
   size_t id_count() const { return id_count_; }
   // (group, field, regex) of a database; field kNoName: the group's keywords.

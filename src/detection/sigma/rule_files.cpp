@@ -14,14 +14,13 @@
 #endif
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
+#include "event/parallel.hpp"
 #include "event/text.hpp"
 
 namespace vigil::sigma {
@@ -346,26 +345,19 @@ std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths
   // Thousands of stat calls at a few microseconds each (path lookup, security
   // hooks): a third of a warm start. Spread over the threads.
   std::vector<uint8_t> regular(files.size(), 1);
-  {
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      constexpr size_t kBatch = 64;
-      for (size_t b; (b = next.fetch_add(kBatch)) < to_stat.size();)
-        for (size_t k = b; k < std::min(b + kBatch, to_stat.size()); ++k) {
-          RuleFileEntry& f = files[to_stat[k]];
-          struct stat st {};
-          if (::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
-            f.stamp = stamp_of(st);
-          else
-            regular[to_stat[k]] = 0;
-        }
-    };
-    const unsigned n = static_cast<unsigned>(std::min<size_t>(std::max(1u, threads), to_stat.size() / 256 + 1));
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < n; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
-  }
+  const unsigned stat_threads = static_cast<unsigned>(std::min<size_t>(std::max(1u, threads), to_stat.size() / 256 + 1));
+  parallel_for(
+      to_stat.size(), stat_threads,
+      [&](size_t k) {
+        RuleFileEntry& f = files[to_stat[k]];
+        struct stat st {};
+        if (::stat(f.path.c_str(), &st) == 0 && S_ISREG(st.st_mode))
+          f.stamp = stamp_of(st);
+        else
+          regular[to_stat[k]] = 0;
+      },
+      64);
+
   if (std::find(regular.begin(), regular.end(), 0) != regular.end()) {
     size_t kept = 0;
     for (size_t k = 0; k < runs.size(); ++k) {

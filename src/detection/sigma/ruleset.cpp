@@ -18,6 +18,7 @@
 #include "detection/sigma/condition.hpp"
 #include "detection/sigma/rule_cache.hpp"
 #include "detection/sigma/rule_files.hpp"
+#include "event/parallel.hpp"
 #include "event/text.hpp"
 
 namespace vigil::sigma {
@@ -524,15 +525,19 @@ void RuleSet::finalize() {
   // Triggers are chosen twice: first to know which short literals a rule
   // needs (the others stay out of the databases), then over the ids that made
   // it into them (vectorscan may refuse a pattern).
-  prefilter_.build(atoms_, group_atoms, [&] {
-    choose_triggers();
-    std::vector<bool> needed(prefilter_.id_count(), false);
-    for (const Variant& v : variants_) {
-      for (uint32_t id : v.trigger) needed[id] = true;
-      for (uint32_t id : v.trigger2) needed[id] = true;
-    }
-    return needed;
-  });
+  const unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  prefilter_.build(
+      atoms_, group_atoms,
+      [&] {
+        choose_triggers();
+        std::vector<bool> needed(prefilter_.id_count(), false);
+        for (const Variant& v : variants_) {
+          for (uint32_t id : v.trigger) needed[id] = true;
+          for (uint32_t id : v.trigger2) needed[id] = true;
+        }
+        return needed;
+      },
+      threads);
   choose_triggers();
   derive_trigger_lists();
 }
@@ -844,23 +849,16 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
   // Reading thousands of small files is mostly system calls: spread them over
   // the threads.
   auto read_files = [&](const std::vector<size_t>& which) {
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t k; (k = next.fetch_add(1)) < which.size();) {
-        const size_t i = which[k];
-        if (read_whole_file(files[i].path, texts[i])) {
-          hashes[i] = RuleCache::content_hash(texts[i]);
-          state[i] = kRead;
-        } else {
-          state[i] = kUnreadable;
-        }
-      }
-    };
     const unsigned t_count = static_cast<unsigned>(std::min<size_t>(threads, which.size() / 64 + 1));
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < t_count; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    parallel_for(which.size(), t_count, [&](size_t k) {
+      const size_t i = which[k];
+      if (read_whole_file(files[i].path, texts[i])) {
+        hashes[i] = RuleCache::content_hash(texts[i]);
+        state[i] = kRead;
+      } else {
+        state[i] = kUnreadable;
+      }
+    });
   };
 
   uint64_t key = 0;
@@ -911,15 +909,8 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
     for (size_t i = 0; i < n; ++i)
       if (state[i] == kRead) readable.push_back(i);
     std::vector<RuleFile> parsed(readable.size());
-    std::atomic<size_t> next{0};
-    auto work = [&] {
-      for (size_t k; (k = next.fetch_add(1)) < readable.size();)
-        parsed[k] = parse_rule_file(files[readable[k]].path, texts[readable[k]]);
-    };
-    std::vector<std::thread> pool;
-    for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
-    work();
-    for (auto& t : pool) t.join();
+    parallel_for(readable.size(), threads,
+                 [&](size_t k) { parsed[k] = parse_rule_file(files[readable[k]].path, texts[readable[k]]); });
     std::vector<RuleFile> filter_files;
     for (size_t i = 0; i < filter_entries.size(); ++i)
       if (!filter_texts[i].empty()) filter_files.push_back(parse_rule_file(filter_entries[i].path, filter_texts[i]));
