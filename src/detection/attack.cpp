@@ -6,24 +6,35 @@
 #include <stdexcept>
 
 #include "event/text.hpp"
+#include "event/yaml_tree.hpp"
 
 namespace vigil {
 
-extern const char kBuiltinAttack[];  // generated from data/attack.yaml
+extern const std::string_view kBuiltinAttack;  // data/attack.yaml, its tree (event/yaml_tree.hpp)
 
 const Attack& Attack::builtin() {
   static const Attack table = [] {
     Attack a;
     std::string error;
-    if (!a.load_yaml(kBuiltinAttack, &error)) throw std::runtime_error("built-in ATT&CK table is broken: " + error);
+    if (!a.load_tree(decode_yaml_tree(kBuiltinAttack), &error)) throw std::runtime_error("built-in ATT&CK table is broken: " + error);
     return a;
   }();
   return table;
 }
 
 bool Attack::load_yaml(const std::string& text, std::string* error) {
+  YAML::Node root;
   try {
-    const YAML::Node root = YAML::Load(text);
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    *error = e.what();
+    return false;
+  }
+  return load_tree(root, error);
+}
+
+bool Attack::load_tree(const YAML::Node& root, std::string* error) {
+  try {
     const YAML::Node list = root["tactics"];
     if (!list || !list.IsSequence()) {
       *error = "expected `tactics:` with a list";

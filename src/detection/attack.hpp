@@ -6,6 +6,10 @@
 #include <string_view>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace vigil {
 
 struct Tactic {
@@ -25,6 +29,8 @@ class Attack {
   static const Attack& builtin();
   // Parses the YAML of data/attack.yaml; false with a message when unusable.
   bool load_yaml(const std::string& text, std::string* error);
+  // The same from a parsed document (the built-in table comes as its tree).
+  bool load_tree(const YAML::Node& root, std::string* error);
 
   const std::vector<Tactic>& tactics() const { return tactics_; }
   // Tactics and techniques named by a rule's tags (case-insensitive); other

@@ -8,15 +8,16 @@
 
 #include "event/text.hpp"
 #include "event/time.hpp"
+#include "event/yaml_tree.hpp"
 
 namespace vigil {
 
-extern const char kBuiltinFieldAliases[];  // generated from data/field_aliases.yaml
+extern const std::string_view kBuiltinFieldAliases;  // data/field_aliases.yaml, its tree (yaml_tree.hpp)
 
 std::shared_ptr<FieldMap> FieldMap::builtin() {
   auto map = std::make_shared<FieldMap>();
   std::string error;
-  if (!map->load_yaml(kBuiltinFieldAliases, &error))
+  if (!map->load_tree(decode_yaml_tree(kBuiltinFieldAliases), &error))
     throw std::runtime_error("built-in field aliases are broken: " + error);
   return map;
 }
@@ -33,6 +34,10 @@ bool FieldMap::load_yaml(std::string_view text, std::string* error) {
     *error = std::string("not valid YAML: ") + e.what();
     return false;
   }
+  return load_tree(root, error);
+}
+
+bool FieldMap::load_tree(const YAML::Node& root, std::string* error) {
   if (!root.IsMap() || (!root["layouts"] && !root["time_fields"])) {
     *error = "expected a map with `layouts` and/or `time_fields`";
     return false;

@@ -14,6 +14,10 @@
 #include "event/text.hpp"
 #include "event/u64_map.hpp"
 
+namespace YAML {
+class Node;
+}
+
 namespace vigil {
 
 using PathId = uint32_t;
@@ -29,6 +33,8 @@ class FieldMap {
   // Returns false with a message naming the problem when the text is unusable.
   bool load_yaml(std::string_view yaml_text, std::string* error);
   bool load_file(const std::string& path, std::string* error);
+  // The same from a parsed document (the built-in map comes as its tree).
+  bool load_tree(const YAML::Node& root, std::string* error);
 
   size_t layout_count() const { return layouts_.size(); }
   const std::string& layout_name(uint8_t layout) const { return layouts_[layout].name; }

@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 
 #include "event/text.hpp"
+#include "event/yaml_tree.hpp"
 
 namespace vigil {
 
-extern const char kBuiltinNetworkConfig[];  // generated from data/network.yaml
+extern const std::string_view kBuiltinNetworkConfig;  // data/network.yaml, its tree (event/yaml_tree.hpp)
 
 namespace {
 
@@ -170,7 +171,7 @@ bool read_flag(const YAML::Node& section, std::string_view section_name, const c
 NetworkConfig NetworkConfig::builtin() {
   NetworkConfig c;
   std::string error;
-  if (!c.parse(kBuiltinNetworkConfig, &error))
+  if (!c.load_tree(decode_yaml_tree(kBuiltinNetworkConfig), &error))
     throw std::logic_error("built-in data/network.yaml: " + error);  // a build defect, caught by tests
   return c;
 }
@@ -182,6 +183,10 @@ bool NetworkConfig::parse(std::string_view yaml, std::string* error) {
   } catch (const YAML::Exception& e) {
     return fail(error, fmt::format("not YAML: {}", e.what()));
   }
+  return load_tree(root, error);
+}
+
+bool NetworkConfig::load_tree(const YAML::Node& root, std::string* error) {
   if (root.IsNull()) return true;
   if (!root.IsMap()) return fail(error, "expected a map of settings");
   try {

@@ -35,6 +35,8 @@ struct NetworkConfig {
   // Parses YAML text over the defaults; false with a message naming the key.
   bool parse(std::string_view yaml, std::string* error);
   bool load_file(const std::string& path, std::string* error);
+  // The same from a parsed document (the built-in settings come as its tree).
+  bool load_tree(const YAML::Node& root, std::string* error);
 };
 
 // Readers for one key of a section, used by each analytic's section reader:
