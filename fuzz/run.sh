@@ -186,7 +186,9 @@ if [ -d "$corpus/zeek" ]; then
     first_lines "$f" 12 >"$tmp/zeek/$kind.log" || true
     first_lines "$f" 12 | grep -v '^#' >"$tmp/zeek/$kind-records.log" || true
   done < <(find "$corpus/zeek" \( -name '*.log' -o -name '*.log.gz' \) -type f -print0 | sort -z)
-  gz=$(find "$corpus/zeek" -name 'ssl.*.log.gz' -type f | sort | head -n 1)
+  # sed reads all of sort's output: `head -n 1` may close the pipe first, and
+  # sort's SIGPIPE (exit 141) then ended the whole run under pipefail.
+  gz=$(find "$corpus/zeek" -name 'ssl.*.log.gz' -type f | sort | sed -n 1p)
   [ -n "$gz" ] && cp "$gz" "$tmp/zeek/whole.log.gz"
 fi
 printf '1.5\tC1\t10.0.0.1\t80\t0.25\tT\t-3\ta\\x2cb,c\t(empty)\t1.0,-\t2.5\n-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\n' \
