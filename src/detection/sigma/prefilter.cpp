@@ -291,7 +291,8 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
                                      (p.dot_nl ? HS_FLAG_DOTALL : 0u)});
     }
   }
-  parallel_for(regexes.size(), threads, [&](size_t k) { regexes[k].exact = compiles(regexes[k].p->text, regexes[k].flags); });
+  parallel_for(regexes.size(), threads,
+               [&](size_t k) { regexes[k].exact = compiles(regexes[k].p->text, regexes[k].flags); });
   for (const RegexEntry& r : regexes) {
     Pattern& p = *r.p;
     if (r.exact) {
@@ -304,7 +305,8 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
       entries[r.atom].push_back({p.text, r.flags | HS_FLAG_PREFILTER, p.prefilter, true});
       continue;
     }
-    for (const auto& lit : literals) entries[r.atom].push_back({lit, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS, p.prefilter, false});
+    for (const auto& lit : literals)
+      entries[r.atom].push_back({lit, HS_FLAG_SINGLEMATCH | HS_FLAG_CASELESS, p.prefilter, false});
   }
   id_count_ = next;
 
