@@ -50,8 +50,7 @@ class Decoder {
       case 'n':
         return YAML::Node(YAML::NodeType::Null);
       case 's': {
-        const uint32_t len = u32();
-        if (len > static_cast<size_t>(end_ - p_)) fail("truncated scalar");
+        const uint32_t len = u32();  // within what is left
         YAML::Node s(std::string(p_, len));
         p_ += len;
         return s;
@@ -72,7 +71,7 @@ class Decoder {
         return map;
       }
       default:
-        fail("unknown node");
+        fail("unknown kind of node");
     }
   }
   bool at_end() const { return p_ == end_; }
@@ -88,7 +87,7 @@ class Decoder {
     uint32_t v;
     std::memcpy(&v, p_, 4);
     p_ += 4;
-    // Every item takes a byte at least: a count beyond what is left is damage.
+    // A scalar's bytes, or items of a byte at least: more than is left is damage.
     if (v > static_cast<size_t>(end_ - p_)) fail("count past the end");
     return v;
   }

@@ -6,8 +6,9 @@
 // way, and a user's own files are still parsed as YAML.
 //
 // The form, depth first: 'n' a null; 's' u32 length, bytes: a scalar (its
-// text as written, as yaml-cpp gives it); 'q' u32 count, items: a sequence;
-// 'm' u32 count, key and value pairs: a map, keys in document order.
+// value, as yaml-cpp gives it: quotes and escapes resolved); 'q' u32 count,
+// items: a sequence; 'm' u32 count, key and value pairs: a map, keys in
+// document order.
 #pragma once
 #include <string>
 #include <string_view>
@@ -21,7 +22,7 @@ namespace vigil {
 std::string encode_yaml_tree(const YAML::Node& root);
 
 // The nodes again; throws std::runtime_error when `bytes` is not that form
-// (truncated, trailing bytes, an unknown tag byte, nesting past 64 levels).
+// (truncated, trailing bytes, an unknown kind byte, nesting past 64 levels).
 YAML::Node decode_yaml_tree(std::string_view bytes);
 
 }  // namespace vigil
