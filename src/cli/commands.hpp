@@ -28,7 +28,6 @@ struct RuleOptions {
   std::vector<std::string> placeholder_files;
   bool no_cache = false;
   std::string cache_dir;  // empty: $VIGIL_CACHE_DIR, $XDG_CACHE_HOME/vigil or ~/.cache/vigil
-  unsigned threads = 0;
 };
 
 // One output of a hunt: a format and where it goes ("" or "-": stdout).

@@ -351,9 +351,7 @@ int run_hunt(const HuntOptions& o) {
   DetectionContext dctx{nullptr, nullptr};
   if (const int status = open_outputs(specs, dctx, o, outputs)) return status;
 
-  RuleOptions rule_options = o.rules;
-  rule_options.threads = o.common.threads;
-  auto rules = load_rules(rule_options);
+  auto rules = load_rules(o.rules, o.common.threads);
   if (!rules) return 2;
   report_rule_problems(*rules, o.common.quiet);
   std::vector<ioc::Indicator> indicator_list;
@@ -655,7 +653,7 @@ int run_hunt(const HuntOptions& o) {
 }
 
 int run_rules_check(const RulesCheckOptions& o) {
-  auto rules = load_rules(o.rules);
+  auto rules = load_rules(o.rules, o.common.threads);  // --threads was not passed on before
   if (!rules) return 2;
   size_t refused = 0, warnings = 0;
   for (const auto& p : rules->problems()) {

@@ -28,9 +28,9 @@ std::string default_cache_dir() {
   return {};
 }
 
-std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o) {
+std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o, unsigned threads) {
   sigma::RuleSetOptions ro;
-  ro.threads = o.threads;
+  ro.threads = threads;
   if (!o.no_cache) ro.cache_dir = o.cache_dir.empty() ? default_cache_dir() : o.cache_dir;
   ro.logsources = LogSourceMap::builtin();
   if (!o.mapping.empty()) {

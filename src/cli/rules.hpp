@@ -14,8 +14,9 @@ std::string default_rule_pack();
 // Where compiled rules are cached unless --cache-dir or --no-cache say otherwise.
 std::string default_cache_dir();
 
-// Builds a RuleSet from the options; nullptr after an error message when the
-// mapping or placeholder files are unusable.
-std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o);
+// Builds a RuleSet from the options on up to `threads` threads (0: all cores;
+// the command's --threads, which every caller must pass on); nullptr after an
+// error message when the mapping or placeholder files are unusable.
+std::unique_ptr<sigma::RuleSet> load_rules(const RuleOptions& o, unsigned threads);
 
 }  // namespace vigil::cli
