@@ -77,10 +77,8 @@ TEST(YamlTree, BuiltinsLoadAsFromTheirYaml) {
   for (uint8_t l = 0; l < yaml_map.layout_count(); ++l) EXPECT_EQ(tree_map->layout_name(l), yaml_map.layout_name(l));
   EXPECT_EQ(tree_map->time_fields(), yaml_map.time_fields());
   for (const char* path : {"Event.System.TimeCreated.#attributes.SystemTime", "winlog.event_id", "Event.EventData.Image"}) {
-    const PathId a = tree_map->find_path(path) == FieldMap::kNoPath ? tree_map->child_path(kRootPath, path)
-                                                                   : tree_map->find_path(path);
-    const PathId b = yaml_map.find_path(path) == FieldMap::kNoPath ? yaml_map.child_path(kRootPath, path)
-                                                                   : yaml_map.find_path(path);
+    const PathId a = tree_map->child_path(kRootPath, path);  // the path's id, made if new
+    const PathId b = yaml_map.child_path(kRootPath, path);
     for (uint8_t l = 0; l < yaml_map.layout_count(); ++l)
       EXPECT_EQ(name_text(tree_map->canonical(l, a)), name_text(yaml_map.canonical(l, b))) << path;
   }

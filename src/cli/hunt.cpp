@@ -653,7 +653,7 @@ int run_hunt(const HuntOptions& o) {
 }
 
 int run_rules_check(const RulesCheckOptions& o) {
-  auto rules = load_rules(o.rules, o.common.threads);  // --threads was not passed on before
+  auto rules = load_rules(o.rules, o.common.threads);
   if (!rules) return 2;
   size_t refused = 0, warnings = 0;
   for (const auto& p : rules->problems()) {
