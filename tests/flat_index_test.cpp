@@ -54,6 +54,30 @@ TEST(U64Map, AgreesWithUnorderedMapOnManyKeys) {
   EXPECT_EQ(map.find(U64Map::kNoKey), nullptr);
 }
 
+// A map sized up front (the equality tables: thousands of small ones) holds
+// its keys, and grows as usual past what it was sized for.
+TEST(U64Map, ReservedMapsHoldTheirKeysAndGrowPastThem) {
+  std::mt19937_64 rng(11);
+  for (size_t reserved : {0u, 1u, 5u, 6u, 7u, 12u, 100u, 1000u}) {
+    U64Map map;
+    map.reserve(reserved);
+    std::unordered_map<uint64_t, uint32_t> reference;
+    while (reference.size() < reserved * 3 + 2) {
+      const uint64_t key = rng() >> 1;
+      if (!reference.emplace(key, static_cast<uint32_t>(reference.size())).second) continue;
+      map.insert(key, static_cast<uint32_t>(reference.size() - 1));
+      if (reference.size() == reserved) map.reserve(reserved * 10);  // not empty: ignored
+    }
+    EXPECT_EQ(map.size(), reference.size());
+    for (const auto& [key, value] : reference) {
+      const uint32_t* found = map.find(key);
+      ASSERT_NE(found, nullptr) << reserved << " " << key;
+      EXPECT_EQ(*found, value);
+    }
+    EXPECT_EQ(map.find(uint64_t(1) << 63), nullptr);
+  }
+}
+
 // Elements nested 40 deep (past the stack's in-place part, as hostile JSON
 // may be), each with an attribute and, after its child closed, text: the
 // tree is the same chain whatever the depth.

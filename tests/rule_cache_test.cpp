@@ -755,6 +755,7 @@ TEST(RuleCache, AtomsAndVariantsOfACachedSetAreDecodedAtFirstUse) {
   for (size_t t = 1; t < seen_variants.size(); ++t) EXPECT_EQ(seen_variants[t], seen_variants[0]);
   EXPECT_EQ(rs.atoms_decoded(), rs.atom_count());
   EXPECT_EQ(rs.variants_decoded(), rs.variant_count());
+  EXPECT_EQ(rs.pieces_failed(), 0u);
   for (uint32_t v = 0; v < rs.variant_count(); ++v)
     EXPECT_FALSE(rs.variant(v).program.nodes.empty()) << v;
   for (uint32_t i = 0; i < rs.atom_count(); ++i) {
@@ -764,6 +765,67 @@ TEST(RuleCache, AtomsAndVariantsOfACachedSetAreDecodedAtFirstUse) {
 }
 
 // The group (candidate list) that holds an event kind's specific rules.
+// The rules' details, atoms and variants of a loaded set are read from the
+// file when first needed: a file cut or rewritten in place since the load
+// (never by Vigil, which replaces a file whole) must leave them empty and
+// counted, not crash the hunt or decode into something else.
+TEST(RuleCache, PiecesOfAFileChangedUnderALoadedSetAreReportedNotFatal) {
+  for (const bool cut : {true, false}) {
+    SCOPED_TRACE(cut ? "cut" : "rewritten");
+    TempDir dir;
+    fs::create_directories(dir.file("rules"));
+    write_file(dir.file("rules/every.yml"), kEveryPattern);
+    write_file(dir.file("rules/a.yml"), kRuleA);
+    write_file(dir.file("rules/b.yml"), kRuleB);
+    write_file(dir.file("rules/described.yml"),
+               "title: Described\nid: 55555555-5555-4555-8555-555555555555\ndescription: Why it matters\n"
+               "author: Someone\ntags: [attack.execution]\nlogsource: {product: windows, service: security}\n"
+               "detection:\n  selection:\n    EventID: 4688\n  condition: selection\n");
+    const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
+    size_t described_compiled = 0;
+    for (size_t i = 0; i < compiled.rules->rules().size(); ++i)
+      described_compiled += compiled.rules->rule(i).description == "Why it matters";
+    ASSERT_EQ(described_compiled, 1u);
+    const fs::path file = only_cache_file(dir.file("cache"));
+    const Loaded warm = load(dir.file("rules"), dir.file("cache"));
+    const sigma::RuleSet& rs = *warm.rules;
+    ASSERT_TRUE(rs.loaded_from_cache());
+    ASSERT_EQ(warm.hits[0], std::vector<std::string>{"11111111-1111-4111-8111-111111111111"});
+    EXPECT_EQ(rs.pieces_failed(), 0u);
+    const size_t atoms_before = rs.atoms_decoded(), variants_before = rs.variants_decoded();
+    ASSERT_LT(atoms_before, rs.atom_count());
+    ASSERT_LT(variants_before, rs.variant_count());
+    const size_t size = fs::file_size(file);
+    if (cut)
+      fs::resize_file(file, 64);  // in place: same inode
+    else
+      overwrite_in_place(file, 64, std::string(size - 64, '\xff'));
+
+    for (uint32_t i = 0; i < rs.atom_count(); ++i) rs.atom(i);
+    for (uint32_t v = 0; v < rs.variant_count(); ++v) rs.variant(v);
+    size_t described = 0;
+    for (size_t i = 0; i < rs.rules().size(); ++i)
+      described += !rs.rule(i).description.empty() || !rs.rule(i).author.empty() || !rs.rule(i).tags.empty();
+    EXPECT_EQ(rs.pieces_failed(), (rs.atom_count() - atoms_before) + (rs.variant_count() - variants_before) +
+                                      rs.rules().size());
+    EXPECT_EQ(described, 0u) << "details read from a changed file";
+    size_t empty_atoms = 0, empty_variants = 0;
+    for (uint32_t i = 0; i < rs.atom_count(); ++i) empty_atoms += rs.atom(i).patterns.empty();
+    for (uint32_t v = 0; v < rs.variant_count(); ++v) empty_variants += rs.variant(v).program.nodes.empty();
+    EXPECT_EQ(empty_atoms, rs.atom_count() - atoms_before) << "an atom not read before the change";
+    EXPECT_EQ(empty_variants, rs.variant_count() - variants_before);
+    // What was decoded before the change still matches.
+    sigma::Matcher m(rs);
+    ReadContext ctx(FieldMap::builtin());
+    std::string err;
+    ASSERT_TRUE(parse_json_event(kEvents[0], ctx, -1, &err)) << err;
+    std::vector<uint32_t> hits;
+    m.match(ctx.event, hits);
+    ASSERT_EQ(hits.size(), 1u);
+    EXPECT_EQ(rs.rules()[hits[0]].id, "11111111-1111-4111-8111-111111111111");
+  }
+}
+
 uint32_t group_of(const sigma::RuleSet& rs, std::string_view channel_lower, uint32_t event_id) {
   const std::vector<uint32_t>* lists[4];
   const int n = rs.candidate_lists(channel_lower, true, event_id, true, lists);

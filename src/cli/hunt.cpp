@@ -612,13 +612,20 @@ int run_hunt(const HuntOptions& o) {
   if (sort_failed) fmt::print(stderr, "vigil: error: temporary files for sorting detections failed; output is incomplete\n");
   // Cached rule databases are deserialised at their first use: one found
   // damaged then was compiled again from its source; one that could not be
-  // left its rules' literals unseen.
-  const size_t dbs_failed = rs.prefilter().failed_count();
+  // left its rules' literals unseen. The rules' other pieces are read from
+  // the cache file at first use too: one that could not be (the file was cut
+  // or rewritten since it was loaded) left its rule unmatched.
+  const size_t dbs_failed = rs.prefilter().failed_count(), pieces_failed = rs.pieces_failed();
   if (dbs_failed)
     fmt::print(stderr,
                "vigil: error: {} compiled rule databases from the cache could not be loaded; detections may be "
                "missing: run again with --no-cache\n",
                dbs_failed);
+  if (pieces_failed)
+    fmt::print(stderr,
+               "vigil: error: {} parts of the compiled rules could not be read from the cache file (it changed during "
+               "the hunt); detections may be missing: run again\n",
+               pieces_failed);
   else if (const size_t rebuilt = rs.prefilter().rebuilt_count(); rebuilt && !o.common.quiet)
     fmt::print(stderr, "vigil: warning: {} damaged compiled rule databases in the cache were compiled again\n",
                rebuilt);
@@ -644,7 +651,7 @@ int run_hunt(const HuntOptions& o) {
   // Sanitizer builds free it, so their leak check still covers it.
   (void)rules.release();
 #endif
-  if (write_failed || sort_failed || dbs_failed) return 1;
+  if (write_failed || sort_failed || dbs_failed || pieces_failed) return 1;
   if (queue.opened() == 0) {
     fmt::print(stderr, "vigil: error: no input could be read\n");
     return 1;

@@ -34,6 +34,16 @@ class U64Map {
 
   size_t size() const { return used_; }
 
+  // Sizes an empty map for `n` keys at once: no growth (and no arrays left
+  // behind by it) while they are inserted. The default start of 256 slots
+  // suits caches that fill as they go, not many small tables built whole.
+  void reserve(size_t n) {
+    if (!slots_.empty() || n == 0) return;
+    size_t slots = 8;
+    while (n * 4 > slots * 3) slots *= 2;
+    resize(slots);
+  }
+
  private:
   struct Slot {
     uint64_t key = kNoKey;
@@ -52,9 +62,10 @@ class U64Map {
     slots_[i] = {key, value};
   }
 
-  void grow() {
+  void grow() { resize(slots_.empty() ? 256 : slots_.size() * 2); }
+
+  void resize(size_t n) {  // n: a power of two
     std::vector<Slot> old = std::move(slots_);
-    const size_t n = old.empty() ? 256 : old.size() * 2;
     slots_.assign(n, Slot{});
     mask_ = n - 1;
     shift_ = 64;

@@ -239,17 +239,24 @@ CorrelationEngine::CorrelationEngine(std::vector<Correlation> correlations, std:
     : correlations_(std::move(correlations)), meta_index_(std::move(meta_index)), rules_(rules) {
   hidden_.assign(rules_.size(), 0);
   std::vector<uint8_t> shown(rules_.size(), 0);
-  std::unordered_map<std::string, std::vector<uint32_t>> by_ref;
-  for (uint32_t i = 0; i < rules_.size(); ++i) {
-    if (!rules_[i].id.empty()) by_ref[rules_[i].id].push_back(i);
-    if (!rules_[i].name.empty() && rules_[i].name != rules_[i].id) by_ref[rules_[i].name].push_back(i);
-  }
+  // Only the names correlations refer to are looked up: most rule sets have
+  // few correlations or none, and thousands of rules.
+  std::unordered_map<std::string_view, std::vector<uint32_t>> by_ref;
+  for (const Correlation& corr : correlations_)
+    for (const std::string& ref : corr.rules) by_ref.try_emplace(ref);
+  if (!by_ref.empty())
+    for (uint32_t i = 0; i < rules_.size(); ++i) {
+      const Rule& r = rules_[i];
+      if (auto it = by_ref.find(r.id); it != by_ref.end() && !r.id.empty()) it->second.push_back(i);
+      if (r.name.empty() || r.name == r.id) continue;
+      if (auto it = by_ref.find(r.name); it != by_ref.end()) it->second.push_back(i);
+    }
   positions_.resize(correlations_.size());
   for (size_t c = 0; c < correlations_.size(); ++c) {
     const Correlation& corr = correlations_[c];
     for (size_t p = 0; p < corr.rules.size(); ++p) {
       auto it = by_ref.find(corr.rules[p]);
-      if (it == by_ref.end()) {
+      if (it == by_ref.end() || it->second.empty()) {
         if (problems)
           problems->push_back({corr.meta.path, corr.meta.document, corr.meta.id.empty() ? corr.meta.title : corr.meta.id,
                                "correlation.rules",

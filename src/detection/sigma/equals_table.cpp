@@ -23,6 +23,7 @@ bool EqualsTable::finish() {
     return a.hash != b.hash ? a.hash < b.hash : text(a) < text(b);
   });
   index_ = U64Map();
+  index_.reserve(entries_.size());  // most tables are small: 256 slots each would be 4 KiB of fresh pages
   for (size_t i = 0; i < entries_.size(); ++i) {
     if (i > 0 && entries_[i].hash == entries_[i - 1].hash) {
       if (text(entries_[i]) == text(entries_[i - 1])) return false;  // a text twice

@@ -162,14 +162,11 @@ Prefilter::CacheFile::~CacheFile() {
   if (fd >= 0) ::close(fd);
 }
 
-namespace {
-
-// n bytes at `at` of the file into a buffer of this thread; false when the
-// file has fewer (shortened since). The buffer is kept for the next database:
-// a fresh one each time would take its pages from the kernel again (~3 µs a
-// 4 KiB page on the development VM, more than copying into it), and zeroing
-// it first would cost as much as deserialising.
-bool read_at(int fd, uint64_t at, uint64_t n, const char*& out) {
+// The buffer is kept for the next read: a fresh one each time would take its
+// pages from the kernel again (3-11 µs a 4 KiB page on the development VMs,
+// more than copying into it), and zeroing it first would cost as much as
+// deserialising a database.
+bool Prefilter::CacheFile::read(uint64_t at, uint64_t n, const char*& out) const {
   thread_local std::unique_ptr<char[]> buffer;
   thread_local uint64_t capacity = 0;
   if (n > capacity) {
@@ -187,8 +184,6 @@ bool read_at(int fd, uint64_t at, uint64_t n, const char*& out) {
   return true;
 }
 
-}  // namespace
-
 const hs_database_t* Prefilter::Db::load() const {
   std::lock_guard<std::mutex> lock(mutex_);
   if (state_.load() != State::Pending) return db_.load(std::memory_order_relaxed);
@@ -197,14 +192,14 @@ const hs_database_t* Prefilter::Db::load() const {
   const char* bytes = nullptr;
   if (!file_) {
     state = State::Failed;
-  } else if (!read_at(file_->fd, bytes_at_, bytes_size_, bytes) ||
+  } else if (!file_->read(bytes_at_, bytes_size_, bytes) ||
              hs_deserialize_database(bytes, bytes_size_, &db) != HS_SUCCESS) {
     // Damaged in the cache (vectorscan checks its bytes): compile it again
     // from its source, which our checksum covered when the set was loaded.
     db = nullptr;
     DbSource source;
     std::vector<unsigned> dropped;
-    if (read_at(file_->fd, source_at_, source_size_, bytes) &&
+    if (file_->read(source_at_, source_size_, bytes) &&
         source.decode(std::string_view(bytes, source_size_)))
       db = compile(source, dropped);
     state = db && dropped.empty() ? State::Rebuilt : State::Failed;

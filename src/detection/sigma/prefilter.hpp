@@ -82,6 +82,9 @@ class Prefilter {
     ~CacheFile();
     CacheFile(const CacheFile&) = delete;
     CacheFile& operator=(const CacheFile&) = delete;
+    // n bytes at `at` into a buffer of the calling thread, valid until its
+    // next read; false when the file has fewer (shortened since).
+    bool read(uint64_t at, uint64_t n, const char*& out) const;
   };
   // One database. A set loaded from the cache deserialises each at its first
   // use (an event touches a few groups: the SigmaHQ set has ~310 databases,
@@ -120,6 +123,8 @@ class Prefilter {
     DbSource source_;  // when compiled here (written to the cache)
   };
   size_t db_count() const { return slots_.size(); }
+  // The cache file a loaded set reads at first use (nullptr when compiled).
+  const CacheFile* cache_file() const { return file_.get(); }
   // Literal database of a group's field, or nullptr; keyword atoms (no field) use keyword_db().
   const Db* db_for(uint32_t group, NameId field) const { return at(db_index_, group, field); }
   const Db* keyword_db(uint32_t group) const { return at(db_index_, group, kNoName); }

@@ -530,13 +530,17 @@ class MappedCacheFile {
   size_t size_ = 0;
 };
 
-void RuleCache::read_details(std::string_view bytes, Rule& r) {
+bool RuleCache::read_details(std::string_view bytes, Rule& r) {
   Reader rd(bytes.data(), bytes.size());
   for (std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) *s = rd.view();
   rd.strs(r.tags);
   rd.strs(r.references);
   rd.strs(r.falsepositives);
   rd.strs(r.fields);
+  if (rd.ok() && rd.at_end()) return true;
+  for (std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) s->clear();
+  for (auto* list : {&r.tags, &r.references, &r.falsepositives, &r.fields}) list->clear();
+  return false;
 }
 
 uint64_t RuleCache::content_hash(std::string_view content) { return XXH3_64bits(content.data(), content.size()); }
@@ -783,6 +787,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   // must not depend on timing).
   RuleSet fresh(rs.options_);
   std::vector<SerialisedDb> dbs;
+  uint64_t details_at = 0, details_size = 0;  // where the rules' details are in the file
   bool side_ok = false;
   std::promise<bool> checked;  // the checksum matched, and fresh.rules_ has its size
   auto side = [&] {
@@ -824,7 +829,8 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       if (static_cast<uint64_t>(at) + size > details.size() ||
           !rule_details_well_formed(details.substr(at, size)))
         rr.fail();
-    fresh.details_.assign(details);
+    details_at = static_cast<uint64_t>(details.data() - data.data());
+    details_size = details.size();
     fresh.problems_.resize(rr.count(16));
     for (RuleProblem& p : fresh.problems_) {
       p.path = rr.str();
@@ -863,10 +869,10 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     }
     return fresh.atom_names_[no];
   };
-  fresh.atoms_.resize(rd.count(14));
-  fresh.atom_at_.resize(fresh.atoms_.size());
-  for (size_t i = 0; i < fresh.atoms_.size(); ++i) {
-    Atom& a = fresh.atoms_[i];
+  fresh.atom_heads_.resize(rd.count(14));
+  fresh.atom_at_.resize(fresh.atom_heads_.size());
+  for (size_t i = 0; i < fresh.atom_heads_.size(); ++i) {
+    RuleSet::AtomHead& a = fresh.atom_heads_[i];
     a.field = name_of(rd.u32());
     a.all = rd.u8();
     a.negate = rd.u8();
@@ -895,11 +901,10 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     if (!table.finish()) rd.fail();  // a text twice
   }
   if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
-  const size_t atom_count = fresh.atoms_.size(), rule_count = fresh.rules_.size();
+  const size_t atom_count = fresh.atom_heads_.size(), rule_count = fresh.rules_.size();
   const std::vector<uint32_t> variant_at = rd.u32s();
   const std::string_view variant_bytes = rd.view();
-  fresh.variants_.resize(variant_at.size());
-  const size_t variant_count = fresh.variants_.size();
+  const size_t variant_count = variant_at.size();
   auto check_variants = [&](const std::vector<uint32_t>& list) {
     for (uint32_t v : list)
       if (v >= variant_count) rd.fail();
@@ -1047,20 +1052,30 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
 
   // Everything checked: take it.
   rs.rules_ = std::move(fresh.rules_);
-  rs.details_ = std::move(fresh.details_);
+  // The pieces decoded at first use are read from the file then.
+  auto span_of = [&](std::string_view bytes) {
+    return RuleSet::FileSpan{static_cast<uint64_t>(bytes.data() - data.data()), bytes.size()};
+  };
+  rs.details_span_ = {details_at, details_size};
+  rs.pieces_failed_ = 0;
   rs.details_at_ = std::move(fresh.details_at_);
   rs.details_done_ = std::make_unique<std::atomic<uint8_t>[]>(rs.details_at_.size());
   rs.problems_ = std::move(fresh.problems_);
-  rs.atoms_ = std::move(fresh.atoms_);
+  rs.atoms_.clear();
+  rs.atom_heads_ = std::move(fresh.atom_heads_);
+  rs.cached_atoms_.clear();
+  rs.cached_atoms_.resize(rs.atom_heads_.size());
   rs.atom_at_ = std::move(fresh.atom_at_);
   rs.atom_names_ = std::move(fresh.atom_names_);
-  rs.atom_bytes_.assign(atom_bytes);  // the mapping goes: a copy (~1.5 MB for SigmaHQ)
-  rs.atom_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.atoms_.size());
+  rs.atom_span_ = span_of(atom_bytes);
+  rs.atom_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.atom_heads_.size());
   rs.atom_ids_.clear();  // atom keys are not cached: a cached set takes no more rules
-  rs.variants_ = std::move(fresh.variants_);
+  rs.variants_.clear();
   rs.variant_at_ = variant_at;
-  rs.variant_bytes_.assign(variant_bytes);
-  rs.variant_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(rs.variants_.size());
+  rs.cached_variants_.clear();
+  rs.cached_variants_.resize(variant_at.size());
+  rs.variant_span_ = span_of(variant_bytes);
+  rs.variant_decoded_ = std::make_unique<std::atomic<uint8_t>[]>(variant_at.size());
   rs.by_channel_ = std::move(fresh.by_channel_);
   rs.provider_only_ = std::move(fresh.provider_only_);
   rs.any_windows_ = std::move(fresh.any_windows_);

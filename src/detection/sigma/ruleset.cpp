@@ -293,44 +293,72 @@ size_t decoded_count(const std::unique_ptr<std::atomic<uint8_t>[]>& flags, size_
 
 }  // namespace
 
+bool RuleSet::read_piece(FileSpan span, uint64_t offset, uint64_t end, std::string_view& out) const {
+  const char* bytes = nullptr;
+  const Prefilter::CacheFile* file = prefilter_.cache_file();
+  if (offset > end || end > span.size || !file || !file->read(span.at + offset, end - offset, bytes)) {
+    ++pieces_failed_;
+    return false;
+  }
+  out = std::string_view(bytes, end - offset);
+  return true;
+}
+
 const Rule& RuleSet::rule(size_t i) const {
   if (i < details_at_.size() && !details_done_[i].load(std::memory_order_acquire))
     decode_once(details_done_[i], decode_mutex_, [&] {
       const auto [at, size] = details_at_[i];
       // The only write to a rule after loading: once, under the lock, to
-      // fields no reader of rules() looks at.
-      RuleCache::read_details(std::string_view(details_).substr(at, size), const_cast<Rule&>(rules_[i]));
+      // fields no reader of rules() looks at. Its bytes were checked when the
+      // set was loaded; read again, they fail only if the file changed since.
+      std::string_view bytes;
+      if (read_piece(details_span_, at, uint64_t(at) + size, bytes) &&
+          !RuleCache::read_details(bytes, const_cast<Rule&>(rules_[i])))
+        ++pieces_failed_;
     });
   return rules_[i];
 }
 
 const Atom& RuleSet::decode_atom(uint32_t i) const {
   decode_once(atom_decoded_[i], decode_mutex_, [&] {
+    auto atom = std::make_unique<Atom>();
+    atom->field = atom_heads_[i].field;
+    atom->all = atom_heads_[i].all;
+    atom->negate = atom_heads_[i].negate;
     const auto [at, count] = atom_at_[i];
-    const size_t end = i + 1 < atom_at_.size() ? atom_at_[i + 1].first : atom_bytes_.size();
+    const uint64_t end = i + 1 < atom_at_.size() ? atom_at_[i + 1].first : atom_span_.size;
     // Checked when the set was loaded (RuleCache::load reads every pattern
-    // once without keeping it), so this cannot fail; the only write to an
-    // atom after loading.
-    if (!RuleCache::read_patterns(std::string_view(atom_bytes_).substr(at, end - at), count, atom_names_,
-                                  prefilter_.id_count(), atoms_[i].patterns))
-      atoms_[i].patterns.clear();
+    // once without keeping it): this fails only if the file changed since,
+    // and leaves the atom without patterns.
+    std::string_view bytes;
+    if (read_piece(atom_span_, at, end, bytes) &&
+        !RuleCache::read_patterns(bytes, count, atom_names_, prefilter_.id_count(), atom->patterns)) {
+      atom->patterns.clear();
+      ++pieces_failed_;
+    }
+    cached_atoms_[i] = std::move(atom);
   });
-  return atoms_[i];
+  return *cached_atoms_[i];
 }
 
 const Variant& RuleSet::decode_variant(uint32_t v) const {
   decode_once(variant_decoded_[v], decode_mutex_, [&] {
-    const size_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_bytes_.size();
-    // Checked when the set was loaded, as atoms are: cannot fail.
-    if (!RuleCache::read_variant(std::string_view(variant_bytes_).substr(variant_at_[v], end - variant_at_[v]),
-                                 rules_.size(), atoms_.size(), prefilter_.id_count(), variants_[v]))
-      variants_[v] = Variant{};
+    auto variant = std::make_unique<Variant>();
+    const uint64_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_span_.size;
+    // Checked when the set was loaded, as atoms are.
+    std::string_view bytes;
+    if (read_piece(variant_span_, variant_at_[v], end, bytes) &&
+        !RuleCache::read_variant(bytes, rules_.size(), atom_count(), prefilter_.id_count(), *variant)) {
+      *variant = Variant{};
+      ++pieces_failed_;
+    }
+    cached_variants_[v] = std::move(variant);
   });
-  return variants_[v];
+  return *cached_variants_[v];
 }
 
-size_t RuleSet::atoms_decoded() const { return decoded_count(atom_decoded_, atoms_.size()); }
-size_t RuleSet::variants_decoded() const { return decoded_count(variant_decoded_, variants_.size()); }
+size_t RuleSet::atoms_decoded() const { return decoded_count(atom_decoded_, atom_count()); }
+size_t RuleSet::variants_decoded() const { return decoded_count(variant_decoded_, variant_count()); }
 
 RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
   if (!options_.logsources) options_.logsources = LogSourceMap::builtin();
@@ -1217,6 +1245,7 @@ void Matcher::evaluate(uint32_t v, const Event& ev, std::vector<uint32_t>& hits)
   variant_done_[v] = gen_;
   const Variant& var = rules_.variant(v);
   if (rule_seen_[var.rule] == gen_) return;
+  if (var.program.nodes.empty()) return;  // a cached one that could not be read (RuleSet::pieces_failed)
   if (!var.trigger2.empty()) {  // the rule's second necessary literal, when it has one
     bool seen = false;
     for (uint32_t id : var.trigger2) seen = seen || hit_gen_[id] == gen_;

@@ -105,21 +105,28 @@ class RuleSet {
   // meets a fraction of the rules (evtx-attack-samples evaluates about a third
   // of the SigmaHQ atoms), and decoding all 43,000 patterns took 7-14 ms of
   // every warm start. Thread-safe.
-  size_t atom_count() const { return atoms_.size(); }
+  size_t atom_count() const { return atom_decoded_ ? atom_heads_.size() : atoms_.size(); }
   const Atom& atom(uint32_t i) const {
-    if (!atom_decoded_ || atom_decoded_[i].load(std::memory_order_acquire)) return atoms_[i];
+    if (!atom_decoded_) return atoms_[i];
+    if (atom_decoded_[i].load(std::memory_order_acquire)) return *cached_atoms_[i];
     return decode_atom(i);
   }
   // How many atoms are decoded (all of a compiled set's).
   size_t atoms_decoded() const;
   // The variants, decoded at first use in a set from the cache like its atoms
   // (an event source meets a fraction of them). Thread-safe.
-  size_t variant_count() const { return variants_.size(); }
+  size_t variant_count() const { return variant_decoded_ ? variant_at_.size() : variants_.size(); }
   const Variant& variant(uint32_t v) const {
-    if (!variant_decoded_ || variant_decoded_[v].load(std::memory_order_acquire)) return variants_[v];
+    if (!variant_decoded_) return variants_[v];
+    if (variant_decoded_[v].load(std::memory_order_acquire)) return *cached_variants_[v];
     return decode_variant(v);
   }
   size_t variants_decoded() const;
+  // Pieces of a cached set (rule details, atoms, variants) that could not be
+  // read from the cache file at their first use: it was cut or rewritten in
+  // place since the set was loaded (Vigil itself only ever replaces one
+  // whole). Their rules may be missed, as a failed database's are.
+  size_t pieces_failed() const { return pieces_failed_.load(); }
   const Prefilter& prefilter() const { return prefilter_; }
 
   // The lists of variants that may apply to an event of this channel
@@ -198,31 +205,54 @@ class RuleSet {
   bool from_cache_ = false;
   size_t files_read_ = 0, dirs_listed_ = 0;
   std::vector<Rule> rules_;
+  // A cached set's pieces decoded at first use stay in the cache file until
+  // then, read with pread through the prefilter's descriptor: copying them
+  // all at load was 4.5 MB of fresh memory for SigmaHQ (~1,100 page faults,
+  // 3-11 µs each on the development VMs), of which a hunt of the attack
+  // samples reads under 1 MB. A span is where one kind of piece lies.
+  struct FileSpan {
+    uint64_t at = 0, size = 0;
+  };
+  // The piece at [offset, end) of `span`, or false (counted in
+  // pieces_failed_) when the file no longer has it.
+  bool read_piece(FileSpan span, uint64_t offset, uint64_t end, std::string_view& out) const;
+  mutable std::atomic<size_t> pieces_failed_{0};
   // Descriptive fields of cached rules, still encoded (see rule()): rule i's
-  // bytes are details_at_[i] (offset, size) in details_; details_done_[i] is
-  // set once they are decoded into rules_[i]. Empty for a compiled set.
-  std::string details_;
+  // bytes are details_at_[i] (offset, size) in details_span_; details_done_[i]
+  // is set once they are decoded into rules_[i]. Empty for a compiled set.
+  FileSpan details_span_;
   std::vector<std::pair<uint32_t, uint32_t>> details_at_;
   std::unique_ptr<std::atomic<uint8_t>[]> details_done_;
   mutable std::mutex decode_mutex_;  // for what is decoded at first use: details, atoms, variants
   std::vector<RuleProblem> problems_;
-  // A cached set's atoms hold their field, `all` and `negate` from the start;
-  // atom i's patterns are encoded at atom_at_[i] (offset, count) in
-  // atom_bytes_ until atom_decoded_[i] is set (see atom()), and the names they
-  // refer to are interned in atom_names_ (a cached set's own numbering).
-  // A compiled set has all its atoms decoded and none of these four.
-  mutable std::vector<Atom> atoms_;
-  std::string atom_bytes_;
+  // A compiled set's atoms. A cached set has none here: it knows each atom's
+  // field, `all` and `negate` from the start (atom_heads_); atom i's patterns
+  // are encoded at atom_at_[i] (offset, count) in atom_span_ until
+  // atom_decoded_[i] is set (see atom()) and the atom made in
+  // cached_atoms_[i] (a hunt of the attack samples needs a fifth of the
+  // SigmaHQ atoms: all of them made at load were 160 fresh pages). The names
+  // they refer to are interned in atom_names_ (a cached set's own numbering).
+  std::vector<Atom> atoms_;
+  struct AtomHead {
+    NameId field = kNoName;
+    bool all = false, negate = false;
+  };
+  std::vector<AtomHead> atom_heads_;
+  mutable std::vector<std::unique_ptr<Atom>> cached_atoms_;
+  FileSpan atom_span_;
   std::vector<std::pair<uint32_t, uint32_t>> atom_at_;
   std::vector<NameId> atom_names_;
   std::unique_ptr<std::atomic<uint8_t>[]> atom_decoded_;
   const Atom& decode_atom(uint32_t i) const;
   std::unordered_map<std::string, uint32_t> atom_ids_;
-  // A cached set's variants: variant v encoded at variant_at_[v] in
-  // variant_bytes_ until variant_decoded_[v] is set (see variant()). Their
-  // derived tables (trigger lists, groups, list infos) come from the cache.
-  mutable std::vector<Variant> variants_;
-  std::string variant_bytes_;
+  // A compiled set's variants. A cached set's: variant v encoded at
+  // variant_at_[v] in variant_span_ until variant_decoded_[v] is set (see
+  // variant()) and the variant made in cached_variants_[v], as atoms are.
+  // Their derived tables (trigger lists, groups, list infos) come from the
+  // cache.
+  std::vector<Variant> variants_;
+  mutable std::vector<std::unique_ptr<Variant>> cached_variants_;
+  FileSpan variant_span_;
   std::vector<uint32_t> variant_at_;
   std::unique_ptr<std::atomic<uint8_t>[]> variant_decoded_;
   const Variant& decode_variant(uint32_t v) const;
