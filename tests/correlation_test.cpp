@@ -1644,8 +1644,8 @@ struct Library {
     for (const auto& p : rules.problems()) ADD_FAILURE() << p.to_string();
   }
   uint32_t index(const std::string& id) const {
-    for (uint32_t i = 0; i < rules.rules().size(); ++i)
-      if (rules.rules()[i].id == id) return i;
+    for (uint32_t i = 0; i < rules.rule_count(); ++i)
+      if (rules.rule(i).id == id) return i;
     ADD_FAILURE() << "no rule " << id;
     return 0;
   }
@@ -1659,7 +1659,8 @@ struct Library {
       c.push_back(rules.correlations()[i]);
       meta.push_back(rules.correlation_rules()[i]);
     }
-    auto e = std::make_unique<sigma::CorrelationEngine>(std::move(c), std::move(meta), rules.rules(), &problems);
+    auto e = std::make_unique<sigma::CorrelationEngine>(std::move(c), std::move(meta), RuleTable(&rules, nullptr),
+                                                        &problems);
     EXPECT_TRUE(problems.empty());
     return e;
   }

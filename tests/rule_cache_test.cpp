@@ -81,7 +81,7 @@ Loaded load(const fs::path& rules_dir, const fs::path& cache_dir, unsigned threa
     std::vector<uint32_t> hits;
     m.match(ctx.event, hits);
     std::vector<std::string> ids;
-    for (uint32_t h : hits) ids.push_back(l.rules->rules()[h].id);
+    for (uint32_t h : hits) ids.push_back(l.rules->rule(h).id);
     l.hits.push_back(ids);
   }
   return l;
@@ -166,8 +166,8 @@ TEST(RuleCache, SecondLoadComesFromTheCacheWithTheSameResults) {
   for (unsigned threads : {0u, 1u}) {
     const Loaded second = load(dir.file("rules"), dir.file("cache"), threads);
     EXPECT_TRUE(second.rules->loaded_from_cache());
-    ASSERT_EQ(second.rules->rules().size(), 2u);
-    EXPECT_EQ(second.rules->rules()[0].title, "Encoded PowerShell");
+    ASSERT_EQ(second.rules->rule_count(), 2u);
+    EXPECT_EQ(second.rules->rule(0).title, "Encoded PowerShell");
     EXPECT_EQ(second.rules->atom_count(), first.rules->atom_count());
     EXPECT_EQ(second.hits, kExpected);
   }
@@ -198,11 +198,11 @@ void expect_same_rule(const sigma::Rule& a, const sigma::Rule& b) {
   EXPECT_EQ(a.document, b.document);
 }
 
-// A cached rule's descriptive fields stay encoded until the rule is asked
-// for (RuleSet::rule, or a RuleTable over the set, as the outputs do); what
-// they then hold is what the compiled rule held, on either decoding path and
-// when several threads ask at once.
-TEST(RuleCache, DescriptiveFieldsOfACachedRuleAreDecodedWhenItIsShown) {
+// A cached rule stays in the file (but for its level) until it is asked for
+// (RuleSet::rule, or a RuleTable over the set, as the outputs do); it then
+// holds what the compiled rule held, whether it was asked for alone, with
+// every other (make_all_rules) or by several threads at once.
+TEST(RuleCache, ACachedRuleIsMadeWhenFirstNeeded) {
   TempDir dir;
   fs::create_directories(dir.file("rules"));
   write_file(dir.file("rules/a.yml"), kRuleA);
@@ -236,8 +236,8 @@ detection:
 )");
   const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
   ASSERT_FALSE(compiled.rules->loaded_from_cache());
-  ASSERT_EQ(compiled.rules->rules().size(), 2u);
-  const sigma::Rule& original = compiled.rules->rules()[1];
+  ASSERT_EQ(compiled.rules->rule_count(), 2u);
+  const sigma::Rule& original = compiled.rules->rule(1);
   ASSERT_EQ(original.title, "Described rule");
   ASSERT_EQ(original.tags.size(), 3u);
   ASSERT_FALSE(original.description.empty());
@@ -247,18 +247,12 @@ detection:
     const Loaded cached = load(dir.file("rules"), dir.file("cache"), threads);
     ASSERT_TRUE(cached.rules->loaded_from_cache());
     const sigma::RuleSet& set = *cached.rules;
-    ASSERT_EQ(set.rules().size(), 2u);
-    // What a load needs is there at once; the rest is not decoded yet.
-    const sigma::Rule& lazy = set.rules()[1];
-    EXPECT_EQ(lazy.id, original.id);
-    EXPECT_EQ(lazy.name, original.name);
-    EXPECT_EQ(lazy.title, original.title);
-    EXPECT_EQ(lazy.status, original.status);
-    EXPECT_EQ(lazy.level, sigma::Level::Low);
-    EXPECT_EQ(lazy.logsource.category, "process_creation");
-    EXPECT_TRUE(lazy.tags.empty());
-    EXPECT_TRUE(lazy.description.empty());
-    EXPECT_TRUE(lazy.references.empty());
+    ASSERT_EQ(set.rule_count(), 2u);
+    // Only rule A, which the helper's first event hit, was asked for.
+    EXPECT_EQ(set.rules_made(), 1u);
+    EXPECT_EQ(set.rule_level(1), sigma::Level::Low);
+    EXPECT_EQ(set.rule_level(0), compiled.rules->rule(0).level);
+    EXPECT_EQ(set.rules_made(), 1u);
 
     // Shown through a RuleTable, from several threads at once.
     const std::vector<sigma::Rule> added(1);
@@ -268,12 +262,21 @@ detection:
     std::vector<const sigma::Rule*> seen(4, nullptr);
     for (size_t t = 0; t < seen.size(); ++t) askers.emplace_back([&, t] { seen[t] = &table[1]; });
     for (auto& t : askers) t.join();
-    for (const sigma::Rule* r : seen) EXPECT_EQ(r, &set.rules()[1]);  // decoded in place, once
+    for (const sigma::Rule* r : seen) EXPECT_EQ(r, &set.rule(1));  // decoded in place, once
     expect_same_rule(table[1], original);
-    expect_same_rule(set.rules()[1], original);
-    expect_same_rule(set.rule(0), compiled.rules->rules()[0]);
+    expect_same_rule(set.rule(1), original);
+    expect_same_rule(set.rule(0), compiled.rules->rule(0));
+    EXPECT_EQ(set.rules_made(), 2u);
     EXPECT_EQ(&table[2], &added[0]);
   }
+  // All at once, from blocks of the file.
+  const Loaded cached = load(dir.file("rules"), dir.file("cache"));
+  ASSERT_TRUE(cached.rules->loaded_from_cache());
+  cached.rules->make_all_rules();
+  EXPECT_EQ(cached.rules->rules_made(), 2u);
+  expect_same_rule(cached.rules->rule(1), original);
+  expect_same_rule(cached.rules->rule(0), compiled.rules->rule(0));
+  EXPECT_EQ(cached.rules->pieces_failed(), 0u);
 }
 
 TEST(RuleCache, ChangedRuleFileInvalidatesIt) {
@@ -314,7 +317,7 @@ TEST(RuleCache, DamagedCacheIsNeverTrusted) {
       SCOPED_TRACE("damaged cache #" + std::to_string(k) + ", threads " + std::to_string(threads));
       write_file(file, damaged[k]);
       const Loaded l = load(dir.file("rules"), dir.file("cache"), threads);
-      EXPECT_EQ(l.rules->rules().size(), 2u);
+      EXPECT_EQ(l.rules->rule_count(), 2u);
       EXPECT_EQ(l.hits, kExpected);
       if (!l.rules->loaded_from_cache()) continue;
       // Taken: then only a database's bulk was damaged, which vectorscan finds
@@ -593,7 +596,7 @@ TEST(RuleCache, CachedAtomsAndVariantsDecodeToWhatTheCompilerMade) {
   write_file(dir.file("rules/a.yml"), kRuleA);
   const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
   ASSERT_FALSE(compiled.rules->loaded_from_cache());
-  ASSERT_EQ(compiled.rules->rules().size(), 3u)
+  ASSERT_EQ(compiled.rules->rule_count(), 3u)
       << (compiled.rules->problems().empty() ? "" : compiled.rules->problems()[0].to_string());
   const sigma::RuleSet& want = *compiled.rules;
   // The rule covers what it means to: each kind, globs, encodings, numbers,
@@ -728,7 +731,7 @@ TEST(RuleCache, AtomsAndVariantsOfACachedSetAreDecodedAtFirstUse) {
     std::vector<uint32_t> h;
     m.match(ctx.event, h);
     std::vector<std::string> ids;
-    for (uint32_t x : h) ids.push_back(rs.rules()[x].id);
+    for (uint32_t x : h) ids.push_back(rs.rule(x).id);
     hits.push_back(ids);
   }
   EXPECT_EQ(hits, compiled.hits);
@@ -783,7 +786,7 @@ TEST(RuleCache, PiecesOfAFileChangedUnderALoadedSetAreReportedNotFatal) {
                "detection:\n  selection:\n    EventID: 4688\n  condition: selection\n");
     const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
     size_t described_compiled = 0;
-    for (size_t i = 0; i < compiled.rules->rules().size(); ++i)
+    for (size_t i = 0; i < compiled.rules->rule_count(); ++i)
       described_compiled += compiled.rules->rule(i).description == "Why it matters";
     ASSERT_EQ(described_compiled, 1u);
     const fs::path file = only_cache_file(dir.file("cache"));
@@ -792,9 +795,11 @@ TEST(RuleCache, PiecesOfAFileChangedUnderALoadedSetAreReportedNotFatal) {
     ASSERT_TRUE(rs.loaded_from_cache());
     ASSERT_EQ(warm.hits[0], std::vector<std::string>{"11111111-1111-4111-8111-111111111111"});
     EXPECT_EQ(rs.pieces_failed(), 0u);
-    const size_t atoms_before = rs.atoms_decoded(), variants_before = rs.variants_decoded();
+    const size_t atoms_before = rs.atoms_decoded(), variants_before = rs.variants_decoded(),
+                 rules_before = rs.rules_made();
     ASSERT_LT(atoms_before, rs.atom_count());
     ASSERT_LT(variants_before, rs.variant_count());
+    ASSERT_LT(rules_before, rs.rule_count());
     const size_t size = fs::file_size(file);
     if (cut)
       fs::resize_file(file, 64);  // in place: same inode
@@ -804,10 +809,10 @@ TEST(RuleCache, PiecesOfAFileChangedUnderALoadedSetAreReportedNotFatal) {
     for (uint32_t i = 0; i < rs.atom_count(); ++i) rs.atom(i);
     for (uint32_t v = 0; v < rs.variant_count(); ++v) rs.variant(v);
     size_t described = 0;
-    for (size_t i = 0; i < rs.rules().size(); ++i)
+    for (size_t i = 0; i < rs.rule_count(); ++i)
       described += !rs.rule(i).description.empty() || !rs.rule(i).author.empty() || !rs.rule(i).tags.empty();
     EXPECT_EQ(rs.pieces_failed(), (rs.atom_count() - atoms_before) + (rs.variant_count() - variants_before) +
-                                      rs.rules().size());
+                                      (rs.rule_count() - rules_before));
     EXPECT_EQ(described, 0u) << "details read from a changed file";
     size_t empty_atoms = 0, empty_variants = 0;
     for (uint32_t i = 0; i < rs.atom_count(); ++i) empty_atoms += rs.atom(i).patterns.empty();
@@ -822,7 +827,7 @@ TEST(RuleCache, PiecesOfAFileChangedUnderALoadedSetAreReportedNotFatal) {
     std::vector<uint32_t> hits;
     m.match(ctx.event, hits);
     ASSERT_EQ(hits.size(), 1u);
-    EXPECT_EQ(rs.rules()[hits[0]].id, "11111111-1111-4111-8111-111111111111");
+    EXPECT_EQ(rs.rule(hits[0]).id, "11111111-1111-4111-8111-111111111111");
   }
 }
 
@@ -866,7 +871,7 @@ TEST(RuleCache, GroupsWithTheSameEntriesShareADatabase) {
     std::vector<uint32_t> hits;
     m.match(ctx.event, hits);
     ASSERT_EQ(hits.size(), 1u);
-    EXPECT_EQ(rs.rules()[hits[0]].id, "11111111-1111-4111-8111-111111111111");
+    EXPECT_EQ(rs.rule(hits[0]).id, "11111111-1111-4111-8111-111111111111");
   }
 }
 
@@ -906,7 +911,7 @@ TEST(RuleCache, CompiledAlikeOnAnyThreadCount) {
     const fs::path cache = dir.file(fmt::format("cache{}", threads));
     const Loaded l = load(dir.file("rules"), cache, threads);
     ASSERT_FALSE(l.rules->loaded_from_cache());
-    ASSERT_EQ(l.rules->rules().size(), 60u);
+    ASSERT_EQ(l.rules->rule_count(), 60u);
     dbs = l.rules->prefilter().db_count();
     size_t exact = 0, confirmed = 0;  // regexes vectorscan runs itself, and those RE2 confirms
     for (size_t a = 0; a < l.rules->atom_count(); ++a)
@@ -985,7 +990,7 @@ TEST(RuleCacheManifest, AddedAndRemovedFilesAreSeen) {
   fs::remove(d.b());  // the directory's listing changes
   Loaded after = load(d.rules(), d.cache());
   EXPECT_FALSE(after.rules->loaded_from_cache());
-  EXPECT_EQ(after.rules->rules().size(), 1u);
+  EXPECT_EQ(after.rules->rule_count(), 1u);
   EXPECT_EQ(after.hits[1], std::vector<std::string>{});
   fs::create_directories(d.dir.file("rules/sub/deeper"));
   write_file(d.dir.file("rules/sub/deeper/b.yaml"), kRuleB);
@@ -1022,7 +1027,7 @@ TEST(RuleCacheManifest, RewrittenOnlyAfterAChange) {
   fs::create_directories(d.dir.file("rules/sub/new"));
   write_file(d.dir.file("rules/sub/new/c.yml"), kRuleA);
   Loaded after = load(d.rules(), d.cache());
-  EXPECT_EQ(after.rules->rules().size(), 3u);
+  EXPECT_EQ(after.rules->rule_count(), 3u);
   const auto rewritten = inode();
   EXPECT_NE(rewritten, written);
   EXPECT_GT(after.rules->directories_listed(), 0u);
@@ -1186,7 +1191,7 @@ TEST(RuleCacheManifest, SymbolicLinksToFilesAreFollowedAndWatched) {
   fs::create_symlink(dir.file("store/b.yml"), dir.file("rules/0002_b.yml"));
   fs::create_directory_symlink(dir.file("elsewhere"), dir.file("rules/linked_dir"));  // never walked
   Loaded l = load(dir.file("rules"), dir.file("cache"));
-  EXPECT_EQ(l.rules->rules().size(), 2u);
+  EXPECT_EQ(l.rules->rule_count(), 2u);
   EXPECT_EQ(l.hits, kExpected);
   l = load(dir.file("rules"), dir.file("cache"));
   EXPECT_TRUE(l.rules->loaded_from_cache());
@@ -1207,5 +1212,5 @@ TEST(RuleCacheManifest, SymbolicLinksToFilesAreFollowedAndWatched) {
   EXPECT_GE(l.rules->rule_files_read(), 1u);
   EXPECT_TRUE(l.rules->loaded_from_cache());
   EXPECT_EQ(l.hits, kExpected);
-  EXPECT_EQ(l.rules->rules().size(), 2u);
+  EXPECT_EQ(l.rules->rule_count(), 2u);
 }

@@ -267,10 +267,10 @@ TEST(SigmaLogsource, MultiDocumentParse) {
 TEST(SigmaLogsource, MultiDocumentRulesMatch) {
   Probe p(kCollection);
   ASSERT_EQ(p.loaded(), 4u) << p.errors();
-  const auto& rules = p.ruleset().rules();
-  ASSERT_EQ(rules[0].title, "Recon tools");
-  ASSERT_EQ(rules[2].title, "Recon tools (Security)");
-  ASSERT_EQ(rules[3].title, "Standalone");
+  const auto& rules = p.ruleset();
+  ASSERT_EQ(rules.rule(0).title, "Recon tools");
+  ASSERT_EQ(rules.rule(2).title, "Recon tools (Security)");
+  ASSERT_EQ(rules.rule(3).title, "Standalone");
   std::string err;
   auto hits = [&](const std::string& json) {
     auto h = p.hits(json, &err);
@@ -360,7 +360,7 @@ detection:
     std::vector<uint32_t> ids;
     for (uint32_t k = 0; k < rs.variant_count(); ++k) {
       const auto& v = rs.variant(k);
-      if (rs.rules()[v.rule].title != title) continue;
+      if (rs.rule(v.rule).title != title) continue;
       EXPECT_FALSE(v.always) << title;
       ids.insert(ids.end(), v.trigger.begin(), v.trigger.end());
     }
@@ -399,7 +399,7 @@ detection:
   auto literals = [&](const std::vector<uint32_t>& ids) { return literals_of(rs, ids); };
   for (uint32_t k = 0; k < rs.variant_count(); ++k) {
     const auto& v = rs.variant(k);
-    const std::string& title = rs.rules()[v.rule].title;
+    const std::string& title = rs.rule(v.rule).title;
     if (title == "Copy") {
       EXPECT_EQ(literals(v.trigger), std::vector<std::string>{"\\cmd.exe"});
       EXPECT_EQ(literals(v.trigger2), std::vector<std::string>{"copy "});
@@ -450,7 +450,7 @@ detection:
   EXPECT_NE(prefilter_of("\\cmd.exe"), vigil::sigma::kNoPrefilter);
   EXPECT_NE(prefilter_of("-f"), vigil::sigma::kNoPrefilter) << "Force has no other literal";
   for (uint32_t k = 0; k < rs.variant_count(); ++k)
-    EXPECT_FALSE(rs.variant(k).always) << rs.rules()[rs.variant(k).rule].title;
+    EXPECT_FALSE(rs.variant(k).always) << rs.rule(rs.variant(k).rule).title;
 
   auto event = sysmon_process;
   std::string err;

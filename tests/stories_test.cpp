@@ -302,7 +302,7 @@ level: high
   for (size_t i = 0; i < hits.size(); ++i) {
     std::string json;
     m.explain(i, json);
-    const std::string& title = rs.rules()[hits[i]].title;
+    const std::string& title = rs.rule(hits[i]).title;
     const std::string want = title == "A by literal" ? "\"sel_a\"" : "\"sel_b\"";
     EXPECT_NE(json.find(want), std::string::npos) << title << ": " << json;
   }

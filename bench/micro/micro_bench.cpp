@@ -256,7 +256,7 @@ void BM_MatchProcessCreation(benchmark::State& state, int64_t rule_count) {
     benchmark::DoNotOptimize(hits.data());
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));  // events/s
-  state.counters["rules"] = static_cast<double>(rs->rules().size());
+  state.counters["rules"] = static_cast<double>(rs->rule_count());
   state.counters["hits"] = static_cast<double>(hits.size());
 }
 const bool match_registered = register_rule_counts("BM_MatchProcessCreation", BM_MatchProcessCreation);
@@ -343,7 +343,7 @@ void BM_PrefilterScan(benchmark::State& state, int64_t rule_count) {
   }
   if (scratch) hs_free_scratch(scratch);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));  // events/s
-  state.counters["rules"] = static_cast<double>(rs->rules().size());
+  state.counters["rules"] = static_cast<double>(rs->rule_count());
   state.counters["values_scanned"] =
       state.iterations() ? static_cast<double>(scanned) / static_cast<double>(state.iterations()) : 0;
   state.counters["prefilter_hits"] = static_cast<double>(hits.distinct);

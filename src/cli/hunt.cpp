@@ -165,8 +165,10 @@ bool check_time_window(const HuntOptions& o, Filters& f) {
 }
 
 bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f) {
-  const auto& all = rules.rules();
-  f.rule_enabled.assign(all.size(), 1);
+  const size_t count = rules.rule_count();
+  f.rule_enabled.assign(count, 1);
+  // Status and ids are in each rule's texts: a set from the cache reads them all at once.
+  if (!o.rule_status.empty() || !o.exclude_rules.empty() || !o.exclude_rules_files.empty()) rules.make_all_rules();
   if (!o.min_level.empty()) {
     sigma::Level min;
     if (!sigma::parse_level(o.min_level, min)) {
@@ -174,8 +176,8 @@ bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f)
                  o.min_level);
       return false;
     }
-    for (size_t i = 0; i < all.size(); ++i)
-      if (all[i].level < min) f.rule_enabled[i] = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (rules.rule_level(i) < min) f.rule_enabled[i] = 0;
     f.has_min_level = true;
     f.min_level = min;
     f.described.push_back(std::string("min-level: ") + sigma::level_name(min));
@@ -183,8 +185,8 @@ bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f)
   if (!o.rule_status.empty()) {
     std::set<std::string> statuses;
     for (const auto& s : o.rule_status) statuses.insert(ascii_lower(s));
-    for (size_t i = 0; i < all.size(); ++i)
-      if (!statuses.count(ascii_lower(all[i].status))) f.rule_enabled[i] = 0;
+    for (size_t i = 0; i < count; ++i)
+      if (!statuses.count(ascii_lower(rules.rule(i).status))) f.rule_enabled[i] = 0;
     std::string list;
     for (const auto& s : statuses) list += (list.empty() ? "" : ", ") + s;
     f.described.push_back("rule-status: " + list);
@@ -209,10 +211,10 @@ bool select_rules(const HuntOptions& o, const sigma::RuleSet& rules, Filters& f)
     std::set<std::string> ids;
     for (const auto& id : excluded) ids.insert(ascii_lower(id));
     std::set<std::string> seen;
-    for (size_t i = 0; i < all.size(); ++i)
-      if (ids.count(ascii_lower(all[i].id))) {
+    for (size_t i = 0; i < count; ++i)
+      if (ids.count(ascii_lower(rules.rule(i).id))) {
         f.rule_enabled[i] = 0;
-        seen.insert(ascii_lower(all[i].id));
+        seen.insert(ascii_lower(rules.rule(i).id));
       }
     for (const auto& id : ids)
       if (!seen.count(id) && !o.common.quiet)
@@ -362,12 +364,12 @@ int run_hunt(const HuntOptions& o) {
   // Indicators alone make a hunt (e.g. `-r` on an empty folder with --ioc);
   // the network analytics alone do not: no rule at all is more likely a wrong
   // `-r` than a wish, and on host logs it would quietly find nothing.
-  if (rules->rules().empty() && indicators.empty()) {
+  if (rules->rule_count() == 0 && indicators.empty()) {
     fmt::print(stderr, "vigil: error: no usable rule{} was loaded\n", o.ioc_paths.empty() ? "" : " or indicator");
     return 2;
   }
   if (!select_rules(o, *rules, filters)) return 2;
-  summary.rules_loaded = rules->rules().size();
+  summary.rules_loaded = rules->rule_count();
   summary.run.rule_paths = o.rules.rule_paths.empty() ? std::vector<std::string>{default_rule_pack()} : o.rules.rule_paths;
   summary.run.filters = filters.described;
 
@@ -399,8 +401,9 @@ int run_hunt(const HuntOptions& o) {
   // Correlations see every detection of the rules they refer to, even rules a
   // filter or `generate: false` keeps out of the output.
   std::vector<sigma::RuleProblem> correlation_problems;
-  sigma::CorrelationEngine correlations(rules->correlations(), rules->correlation_rules(), rules->rules(),
-                                        &correlation_problems);
+  if (!rules->correlations().empty()) rules->make_all_rules();  // the engine looks up every rule's id and name
+  sigma::CorrelationEngine correlations(rules->correlations(), rules->correlation_rules(),
+                                        RuleTable(rules.get(), nullptr), &correlation_problems);
   correlations.set_sources(&sources);
   for (const auto& p : correlation_problems)
     if (!o.common.quiet) fmt::print(stderr, "vigil: warning: rule: {}\n", p.to_string());
@@ -636,7 +639,7 @@ int run_hunt(const HuntOptions& o) {
       write_summary_text(stderr, summary, dctx, isatty(fileno(stderr)));
     } else {
       fmt::print(stderr, "vigil: {} detections ({} stories) from {} events in {} files ({} rules, {:.2f} s)\n",
-                 summary.detections, summary.stories.size(), events, queue.opened(), rs.rules().size(),
+                 summary.detections, summary.stories.size(), events, queue.opened(), rs.rule_count(),
                  summary.seconds);
       if (summary.network_events && !summary.network_internal_seen)
         fmt::print(stderr,
@@ -673,7 +676,9 @@ int run_rules_check(const RulesCheckOptions& o) {
     }
   }
   std::map<std::string, size_t> per_logsource;
-  for (const auto& r : rules->rules()) {
+  rules->make_all_rules();
+  for (size_t i = 0; i < rules->rule_count(); ++i) {
+    const sigma::Rule& r = rules->rule(i);
     std::string key = r.logsource.product.empty() ? "*" : r.logsource.product;
     key += "/" + (r.logsource.category.empty() ? std::string("*") : r.logsource.category);
     key += "/" + (r.logsource.service.empty() ? std::string("*") : r.logsource.service);
@@ -683,7 +688,7 @@ int run_rules_check(const RulesCheckOptions& o) {
   std::stable_sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   fmt::print("\nusable rules per logsource (product/category/service):\n");
   for (const auto& [k, n] : rows) fmt::print("{:>7}  {}\n", n, k);
-  fmt::print("\n{} usable, {} refused, {} with warnings\n", rules->rules().size(), refused, warnings);
+  fmt::print("\n{} usable, {} refused, {} with warnings\n", rules->rule_count(), refused, warnings);
 #ifndef VIGIL_SANITIZED
   (void)rules.release();  // freed with the process, as in run_hunt
 #endif

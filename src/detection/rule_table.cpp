@@ -8,7 +8,7 @@ RuleTable::RuleTable(const sigma::RuleSet* loaded, const std::vector<sigma::Rule
     : set_(loaded), added_(added) {}
 
 size_t RuleTable::loaded_size_() const {
-  if (set_) return set_->rules().size();
+  if (set_) return set_->rule_count();
   return loaded_ ? loaded_->size() : 0;
 }
 

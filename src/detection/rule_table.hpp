@@ -2,8 +2,8 @@
 // then the rules made during the hunt (one per indicator that hits, one per
 // network finding). A view over the two lists, so the loaded rules (thousands,
 // each with its strings) are not copied just to append a few. Over a RuleSet,
-// a rule is taken with RuleSet::rule, which decodes the descriptive fields a
-// cached rule keeps encoded until it is shown.
+// a rule is taken with RuleSet::rule, which makes a cached rule from the
+// cache file when it is first needed.
 #pragma once
 #include <cstddef>
 #include <vector>

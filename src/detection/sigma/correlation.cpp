@@ -235,7 +235,7 @@ struct CorrelationEngine::State {
 };
 
 CorrelationEngine::CorrelationEngine(std::vector<Correlation> correlations, std::vector<uint32_t> meta_index,
-                                     const std::vector<Rule>& rules, std::vector<RuleProblem>* problems)
+                                     RuleTable rules, std::vector<RuleProblem>* problems)
     : correlations_(std::move(correlations)), meta_index_(std::move(meta_index)), rules_(rules) {
   hidden_.assign(rules_.size(), 0);
   std::vector<uint8_t> shown(rules_.size(), 0);

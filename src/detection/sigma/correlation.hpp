@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "detection/detection.hpp"
+#include "detection/rule_table.hpp"
 #include "detection/sigma/rule.hpp"
 
 namespace vigil::sigma {
@@ -83,10 +84,11 @@ class CorrelationEngine {
   static constexpr size_t kMaxBaseRefs = 100;
 
   // `rules` holds every rule by index, the correlations' own meta rules
-  // included (`meta_index[i]` is correlations[i]'s). References that name no
-  // rule are reported as warnings in `problems`.
-  CorrelationEngine(std::vector<Correlation> correlations, std::vector<uint32_t> meta_index,
-                    const std::vector<Rule>& rules, std::vector<RuleProblem>* problems);
+  // included (`meta_index[i]` is correlations[i]'s); it must outlive the
+  // engine. References that name no rule are reported as warnings in
+  // `problems`.
+  CorrelationEngine(std::vector<Correlation> correlations, std::vector<uint32_t> meta_index, RuleTable rules,
+                    std::vector<RuleProblem>* problems);
   ~CorrelationEngine();
 
   bool empty() const { return correlations_.empty(); }
@@ -129,7 +131,7 @@ class CorrelationEngine {
 
   std::vector<Correlation> correlations_;
   std::vector<uint32_t> meta_index_;
-  const std::vector<Rule>& rules_;
+  RuleTable rules_;
   std::vector<uint8_t> hidden_;
   std::vector<bool> monotone_;
   // rule index -> the correlations that refer to it; per correlation, rule

@@ -31,7 +31,7 @@ namespace {
 
 constexpr char kMagic[8] = {'V', 'I', 'G', 'I', 'L', 'R', 'C', '1'};
 // Bump when the layout of anything serialised here changes.
-constexpr uint32_t kFormat = 20;
+constexpr uint32_t kFormat = 21;
 // magic, format, key, payload length, payload checksum, and where in the
 // payload the atoms and the databases start (so that a second thread can
 // decode the rules and the databases while the first decodes the rest).
@@ -155,44 +155,26 @@ class Reader {
   bool ok_ = true;
 };
 
-// A rule is stored in two parts: what every load needs (to select rules by
-// level, status or id, to resolve correlations, to count logsources) and its
-// descriptive fields, kept encoded in the loaded set until something shows
-// the rule (RuleSet::rule).
-void write_rule_core(Writer& w, const Rule& r) {
-  for (const std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
-                               &r.logsource.service, &r.path})
-    w.str(*s);
-  w.u8(static_cast<uint8_t>(r.level));
-  w.u8(r.level_given);
-  w.u32(static_cast<uint32_t>(r.document));
-}
+// A rule is stored in two parts: a head every load reads (its level, for
+// --min-level, and where its piece is) and a piece with its texts, kept in
+// the file until something needs the rule (RuleSet::rule).
+constexpr int kRuleTexts = 13;  // strings of a piece, then its four lists
 
-void write_rule_details(Writer& w, const Rule& r) {
-  for (const std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) w.str(*s);
+void write_rule_piece(Writer& w, const Rule& r) {
+  for (const std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
+                               &r.logsource.service, &r.path, &r.description, &r.author, &r.date, &r.modified,
+                               &r.license})
+    w.str(*s);
   w.strs(r.tags);
   w.strs(r.references);
   w.strs(r.falsepositives);
   w.strs(r.fields);
 }
 
-// Read into place: a Rule built aside and assigned would make its YAML::Node
-// allocate a node of its own (yaml-cpp's assignment does).
-void read_rule_core(Reader& rd, Rule& r) {
-  for (std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
-                         &r.logsource.service, &r.path})
-    *s = rd.view();
-  const uint8_t level = rd.u8();
-  if (level > static_cast<uint8_t>(Level::Critical)) rd.fail();
-  r.level = static_cast<Level>(level);
-  r.level_given = rd.u8();
-  r.document = static_cast<int>(rd.u32());
-}
-
-// Whether a rule's details are well formed, without decoding them.
-bool rule_details_well_formed(std::string_view bytes) {
+// Whether a rule's piece is well formed, without decoding it.
+bool rule_piece_well_formed(std::string_view bytes) {
   Reader rd(bytes.data(), bytes.size());
-  for (int i = 0; i < 5; ++i) rd.view();
+  for (int i = 0; i < kRuleTexts; ++i) rd.view();
   for (int list = 0; list < 4; ++list)
     for (uint32_t k = 0, n = rd.count(4); k < n; ++k) rd.view();
   return rd.ok() && rd.at_end();
@@ -530,17 +512,17 @@ class MappedCacheFile {
   size_t size_ = 0;
 };
 
-bool RuleCache::read_details(std::string_view bytes, Rule& r) {
+bool RuleCache::read_rule(std::string_view bytes, Rule& r) {
   Reader rd(bytes.data(), bytes.size());
-  for (std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) *s = rd.view();
+  for (std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
+                         &r.logsource.service, &r.path, &r.description, &r.author, &r.date, &r.modified,
+                         &r.license})
+    *s = rd.view();
   rd.strs(r.tags);
   rd.strs(r.references);
   rd.strs(r.falsepositives);
   rd.strs(r.fields);
-  if (rd.ok() && rd.at_end()) return true;
-  for (std::string* s : {&r.description, &r.author, &r.date, &r.modified, &r.license}) s->clear();
-  for (auto* list : {&r.tags, &r.references, &r.falsepositives, &r.fields}) list->clear();
-  return false;
+  return rd.ok() && rd.at_end();
 }
 
 uint64_t RuleCache::content_hash(std::string_view content) { return XXH3_64bits(content.data(), content.size()); }
@@ -584,17 +566,19 @@ std::string RuleCache::path(const std::string& dir, uint64_t key) { return fmt::
 
 bool RuleCache::save(const RuleSet& rs, const std::string& file, uint64_t key) {
   Writer w;
-  w.u32(static_cast<uint32_t>(rs.rules_.size()));
-  Writer details;
-  for (size_t i = 0; i < rs.rules_.size(); ++i) {
-    const Rule& r = rs.rule(i);  // a cached set's details are decoded
-    write_rule_core(w, r);
-    const size_t at = details.buf().size();
-    write_rule_details(details, r);
+  w.u32(static_cast<uint32_t>(rs.rule_count()));
+  Writer pieces;
+  for (size_t i = 0; i < rs.rule_count(); ++i) {
+    const Rule& r = rs.rule(i);  // a cached set's are read
+    w.u8(static_cast<uint8_t>(r.level));
+    w.u8(r.level_given);
+    w.u32(static_cast<uint32_t>(r.document));
+    const size_t at = pieces.buf().size();
+    write_rule_piece(pieces, r);
     w.u32(static_cast<uint32_t>(at));
-    w.u32(static_cast<uint32_t>(details.buf().size() - at));
+    w.u32(static_cast<uint32_t>(pieces.buf().size() - at));
   }
-  w.str(details.buf());
+  w.str(pieces.buf());
   w.u32(static_cast<uint32_t>(rs.problems_.size()));
   for (const RuleProblem& p : rs.problems_) {
     w.str(p.path);
@@ -787,9 +771,9 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   // must not depend on timing).
   RuleSet fresh(rs.options_);
   std::vector<SerialisedDb> dbs;
-  uint64_t details_at = 0, details_size = 0;  // where the rules' details are in the file
+  RuleSet::FileSpan rule_pieces;  // where the rules' pieces are in the file
   bool side_ok = false;
-  std::promise<bool> checked;  // the checksum matched, and fresh.rules_ has its size
+  std::promise<bool> checked;  // the checksum matched, and fresh.rule_heads_ has its size
   auto side = [&] {
     // The databases are located first: the checksum leaves their bytes out.
     Reader dr(payload + dbs_at, len - dbs_at);
@@ -816,21 +800,22 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
       return;
     }
     Reader rr(payload, atoms_at);
-    fresh.rules_.resize(rr.count(16));
+    fresh.rule_heads_.resize(rr.count(14));
     checked.set_value(rr.ok());
-    fresh.details_at_.resize(fresh.rules_.size());
-    for (size_t i = 0; i < fresh.rules_.size(); ++i) {
-      read_rule_core(rr, fresh.rules_[i]);
-      fresh.details_at_[i].first = rr.u32();
-      fresh.details_at_[i].second = rr.u32();
+    for (RuleSet::RuleHead& h : fresh.rule_heads_) {
+      const uint8_t level = rr.u8();
+      if (level > static_cast<uint8_t>(Level::Critical)) rr.fail();
+      h.level = static_cast<Level>(level);
+      h.level_given = rr.u8();
+      h.document = static_cast<int>(rr.u32());
+      h.at = rr.u32();
+      h.size = rr.u32();
     }
-    const std::string_view details = rr.view();
-    for (const auto& [at, size] : fresh.details_at_)
-      if (static_cast<uint64_t>(at) + size > details.size() ||
-          !rule_details_well_formed(details.substr(at, size)))
+    const std::string_view pieces = rr.view();
+    for (const RuleSet::RuleHead& h : fresh.rule_heads_)
+      if (uint64_t(h.at) + h.size > pieces.size() || !rule_piece_well_formed(pieces.substr(h.at, h.size)))
         rr.fail();
-    details_at = static_cast<uint64_t>(details.data() - data.data());
-    details_size = details.size();
+    rule_pieces = {static_cast<uint64_t>(pieces.data() - data.data()), pieces.size()};
     fresh.problems_.resize(rr.count(16));
     for (RuleProblem& p : fresh.problems_) {
       p.path = rr.str();
@@ -901,7 +886,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     if (!table.finish()) rd.fail();  // a text twice
   }
   if (!checked.get_future().get()) return false;  // the variants' checks need the rule count
-  const size_t atom_count = fresh.atom_heads_.size(), rule_count = fresh.rules_.size();
+  const size_t atom_count = fresh.atom_heads_.size(), rule_count = fresh.rule_heads_.size();
   const std::vector<uint32_t> variant_at = rd.u32s();
   const std::string_view variant_bytes = rd.view();
   const size_t variant_count = variant_at.size();
@@ -1051,15 +1036,17 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
   }
 
   // Everything checked: take it.
-  rs.rules_ = std::move(fresh.rules_);
   // The pieces decoded at first use are read from the file then.
   auto span_of = [&](std::string_view bytes) {
     return RuleSet::FileSpan{static_cast<uint64_t>(bytes.data() - data.data()), bytes.size()};
   };
-  rs.details_span_ = {details_at, details_size};
   rs.pieces_failed_ = 0;
-  rs.details_at_ = std::move(fresh.details_at_);
-  rs.details_done_ = std::make_unique<std::atomic<uint8_t>[]>(rs.details_at_.size());
+  rs.rules_.clear();
+  rs.rule_heads_ = std::move(fresh.rule_heads_);
+  rs.rule_span_ = rule_pieces;
+  rs.cached_rules_.clear();
+  rs.cached_rules_.resize(rs.rule_heads_.size());
+  rs.rule_made_ = std::make_unique<std::atomic<uint8_t>[]>(rs.rule_heads_.size());
   rs.problems_ = std::move(fresh.problems_);
   rs.atoms_.clear();
   rs.atom_heads_ = std::move(fresh.atom_heads_);

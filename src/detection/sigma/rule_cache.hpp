@@ -39,10 +39,10 @@ struct RuleCache {
   static std::string path(const std::string& dir, uint64_t key);
   // False (and `rules` left empty) when the file is missing, damaged or stale.
   static bool load(RuleSet& rules, const std::string& file, uint64_t key);
-  // Decodes the descriptive fields a cached rule keeps encoded (see
-  // RuleSet::rule). False when they are not well formed (they are then left
-  // empty).
-  static bool read_details(std::string_view bytes, Rule& rule);
+  // Decodes the texts a cached rule keeps in the file until it is needed (see
+  // RuleSet::rule): all but its level and document. False when they are not
+  // well formed.
+  static bool read_rule(std::string_view bytes, Rule& rule);
   // Decodes the `count` patterns a cached atom keeps encoded (see
   // RuleSet::atom); `names` maps the set's name numbers to interned names and
   // `prefilter_ids` bounds the prefilter ids. False when they are not well

@@ -296,28 +296,67 @@ size_t decoded_count(const std::unique_ptr<std::atomic<uint8_t>[]>& flags, size_
 bool RuleSet::read_piece(FileSpan span, uint64_t offset, uint64_t end, std::string_view& out) const {
   const char* bytes = nullptr;
   const Prefilter::CacheFile* file = prefilter_.cache_file();
-  if (offset > end || end > span.size || !file || !file->read(span.at + offset, end - offset, bytes)) {
-    ++pieces_failed_;
-    return false;
-  }
+  if (offset > end || end > span.size || !file || !file->read(span.at + offset, end - offset, bytes)) return false;
   out = std::string_view(bytes, end - offset);
   return true;
 }
 
-const Rule& RuleSet::rule(size_t i) const {
-  if (i < details_at_.size() && !details_done_[i].load(std::memory_order_acquire))
-    decode_once(details_done_[i], decode_mutex_, [&] {
-      const auto [at, size] = details_at_[i];
-      // The only write to a rule after loading: once, under the lock, to
-      // fields no reader of rules() looks at. Its bytes were checked when the
-      // set was loaded; read again, they fail only if the file changed since.
-      std::string_view bytes;
-      if (read_piece(details_span_, at, uint64_t(at) + size, bytes) &&
-          !RuleCache::read_details(bytes, const_cast<Rule&>(rules_[i])))
-        ++pieces_failed_;
-    });
-  return rules_[i];
+void RuleSet::make_rule_from(size_t i, std::string_view bytes) const {
+  auto r = std::make_unique<Rule>();
+  const RuleHead& h = rule_heads_[i];
+  r->level = h.level;
+  r->level_given = h.level_given;
+  r->document = h.document;
+  // Its bytes were checked when the set was loaded; read again, they fail
+  // only if the file changed since: the rule is then left without its texts.
+  if (!RuleCache::read_rule(bytes, *r)) {
+    *r = Rule{};
+    r->level = h.level;
+    r->level_given = h.level_given;
+    r->document = h.document;
+    ++pieces_failed_;
+  }
+  cached_rules_[i] = std::move(r);
 }
+
+const Rule& RuleSet::make_rule(size_t i) const {
+  decode_once(rule_made_[i], decode_mutex_, [&] {
+    const RuleHead& h = rule_heads_[i];
+    std::string_view bytes;
+    if (!read_piece(rule_span_, h.at, uint64_t(h.at) + h.size, bytes)) bytes = {};
+    make_rule_from(i, bytes);
+  });
+  return *cached_rules_[i];
+}
+
+void RuleSet::make_all_rules() const {
+  if (!rule_made_) return;
+  constexpr uint64_t kBlock = 256 << 10;  // a read covers the pieces of many rules (they lie in rule order)
+  std::lock_guard lock(decode_mutex_);
+  for (size_t i = 0; i < rule_heads_.size();) {
+    if (rule_made_[i].load(std::memory_order_relaxed)) {
+      ++i;
+      continue;
+    }
+    const uint64_t from = rule_heads_[i].at;
+    size_t j = i + 1;
+    uint64_t to = from + rule_heads_[i].size;
+    while (j < rule_heads_.size() && rule_heads_[j].at >= from &&
+           uint64_t(rule_heads_[j].at) + rule_heads_[j].size - from <= kBlock)
+      to = std::max<uint64_t>(to, uint64_t(rule_heads_[j].at) + rule_heads_[j++].size);
+    std::string_view block;
+    const bool read = read_piece(rule_span_, from, to, block);
+    for (size_t k = i; k < j; ++k) {
+      if (rule_made_[k].load(std::memory_order_relaxed)) continue;
+      const RuleHead& h = rule_heads_[k];
+      make_rule_from(k, read ? block.substr(h.at - from, h.size) : std::string_view());
+      rule_made_[k].store(1, std::memory_order_release);
+    }
+    i = j;
+  }
+}
+
+size_t RuleSet::rules_made() const { return decoded_count(rule_made_, rule_count()); }
 
 const Atom& RuleSet::decode_atom(uint32_t i) const {
   decode_once(atom_decoded_[i], decode_mutex_, [&] {
@@ -331,7 +370,7 @@ const Atom& RuleSet::decode_atom(uint32_t i) const {
     // once without keeping it): this fails only if the file changed since,
     // and leaves the atom without patterns.
     std::string_view bytes;
-    if (read_piece(atom_span_, at, end, bytes) &&
+    if (!read_piece(atom_span_, at, end, bytes) ||
         !RuleCache::read_patterns(bytes, count, atom_names_, prefilter_.id_count(), atom->patterns)) {
       atom->patterns.clear();
       ++pieces_failed_;
@@ -347,8 +386,8 @@ const Variant& RuleSet::decode_variant(uint32_t v) const {
     const uint64_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_span_.size;
     // Checked when the set was loaded, as atoms are.
     std::string_view bytes;
-    if (read_piece(variant_span_, variant_at_[v], end, bytes) &&
-        !RuleCache::read_variant(bytes, rules_.size(), atom_count(), prefilter_.id_count(), *variant)) {
+    if (!read_piece(variant_span_, variant_at_[v], end, bytes) ||
+        !RuleCache::read_variant(bytes, rule_count(), atom_count(), prefilter_.id_count(), *variant)) {
       *variant = Variant{};
       ++pieces_failed_;
     }
@@ -837,7 +876,7 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
   std::vector<RuleProblem> read_problems;
   from_cache_ = false;
   files_read_ = 0;
-  const bool cacheable = !options_.cache_dir.empty() && rules_.empty() && problems_.empty();
+  const bool cacheable = !options_.cache_dir.empty() && rule_count() == 0 && problems_.empty();
   // With the cache, the manifest of these paths says which directories and
   // rule files are unchanged since the last load (see rule_files.hpp).
   const int64_t taken_ns = wall_clock_ns();  // before any stat, for the racy check
@@ -958,7 +997,7 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
   for (size_t i = 0; i < n; ++i)
     if (state[i] == kUnreadable) read_problems.push_back({files[i].path, 0, "", "", "cannot read"});
   problems_.insert(problems_.begin(), read_problems.begin(), read_problems.end());
-  return rules_.size();
+  return rule_count();
 }
 
 bool RuleSet::product_lists(const Event& ev, const std::vector<uint32_t>* out[2], int& n) const {
@@ -1005,7 +1044,7 @@ constexpr size_t kScanMemoSize = 4096, kScanMemoText = 1024, kScanMemoIds = 64;
 
 Matcher::Matcher(const RuleSet& rules)
     : rules_(rules), memo_gen_(rules.atom_count(), 0), memo_val_(rules.atom_count(), 0),
-      rule_seen_(rules.rules().size(), 0), hit_gen_(rules.prefilter().id_count(), 0),
+      rule_seen_(rules.rule_count(), 0), hit_gen_(rules.prefilter().id_count(), 0),
       variant_done_(rules.variant_count(), 0), scan_memo_(kScanMemoSize),
       scan_seen_(rules.prefilter().id_count(), 0), scratch_fits_(rules.prefilter().db_count(), 0) {}
 

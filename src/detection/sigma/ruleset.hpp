@@ -85,16 +85,24 @@ class RuleSet {
   // load_paths that came from the cache (its atoms carry no sharing keys).
   size_t load_text(const std::string& name, const std::string& text);
 
-  // Every rule. In a set loaded from the cache a rule's descriptive fields
-  // (description, author, date, modified, license, tags, references,
-  // falsepositives, fields) stay empty here until rule() was asked for it; the
-  // rest (id, name, title, status, level, logsource, path) is always there.
-  const std::vector<Rule>& rules() const { return rules_; }
-  // The i-th rule with all its fields. A set from the cache decodes a rule's
-  // descriptive fields at the first call for it: a hunt shows a few dozen of
-  // thousands of rules, and decoding them all cost ~60,000 allocations at
-  // every start. Thread-safe.
-  const Rule& rule(size_t i) const;
+  size_t rule_count() const { return rule_made_ ? rule_heads_.size() : rules_.size(); }
+  // How many rules are made (all of a compiled set's).
+  size_t rules_made() const;
+  // The i-th rule (its detection YAML only in a compiled set). A set from the
+  // cache makes a rule from its bytes in the file at the first call for it: a
+  // hunt shows a few dozen of thousands of rules, and making them all at load
+  // took ~800 fresh pages and ~15,000 allocations for SigmaHQ. Thread-safe;
+  // the reference stays valid with the set.
+  const Rule& rule(size_t i) const {
+    if (!rule_made_) return rules_[i];
+    if (rule_made_[i].load(std::memory_order_acquire)) return *cached_rules_[i];
+    return make_rule(i);
+  }
+  Level rule_level(size_t i) const { return rule_made_ ? rule_heads_[i].level : rules_[i].level; }
+  // Makes every rule of a set from the cache now, reading the file in large
+  // blocks: for callers about to look at all of them (rules check, selection
+  // by status or id), where one read a rule would cost more.
+  void make_all_rules() const;
   // Correlation rules, and the index in rules() of each one's meta rule (a rule
   // with no detection of its own, that stands for the correlation's results).
   const std::vector<Correlation>& correlations() const { return correlations_; }
@@ -204,7 +212,6 @@ class RuleSet {
   RuleSetOptions options_;
   bool from_cache_ = false;
   size_t files_read_ = 0, dirs_listed_ = 0;
-  std::vector<Rule> rules_;
   // A cached set's pieces decoded at first use stay in the cache file until
   // then, read with pread through the prefilter's descriptor: copying them
   // all at load was 4.5 MB of fresh memory for SigmaHQ (~1,100 page faults,
@@ -213,17 +220,28 @@ class RuleSet {
   struct FileSpan {
     uint64_t at = 0, size = 0;
   };
-  // The piece at [offset, end) of `span`, or false (counted in
-  // pieces_failed_) when the file no longer has it.
+  // The piece at [offset, end) of `span` (valid until this thread's next
+  // read), or false when the file no longer has it.
   bool read_piece(FileSpan span, uint64_t offset, uint64_t end, std::string_view& out) const;
   mutable std::atomic<size_t> pieces_failed_{0};
-  // Descriptive fields of cached rules, still encoded (see rule()): rule i's
-  // bytes are details_at_[i] (offset, size) in details_span_; details_done_[i]
-  // is set once they are decoded into rules_[i]. Empty for a compiled set.
-  FileSpan details_span_;
-  std::vector<std::pair<uint32_t, uint32_t>> details_at_;
-  std::unique_ptr<std::atomic<uint8_t>[]> details_done_;
-  mutable std::mutex decode_mutex_;  // for what is decoded at first use: details, atoms, variants
+  // A compiled set's rules. A cached set has none here: rule_heads_ holds
+  // what a load needs of each, the rest stays in the file (rule_span_, at
+  // the head's offset) until rule_made_[i] is set and the rule made in
+  // cached_rules_[i] (see rule()).
+  std::vector<Rule> rules_;
+  struct RuleHead {
+    Level level = Level::Medium;
+    bool level_given = false;
+    int document = 0;
+    uint32_t at = 0, size = 0;
+  };
+  std::vector<RuleHead> rule_heads_;
+  FileSpan rule_span_;
+  mutable std::vector<std::unique_ptr<Rule>> cached_rules_;
+  std::unique_ptr<std::atomic<uint8_t>[]> rule_made_;
+  const Rule& make_rule(size_t i) const;
+  void make_rule_from(size_t i, std::string_view bytes) const;  // under decode_mutex_
+  mutable std::mutex decode_mutex_;  // for what is decoded at first use: rules, atoms, variants
   std::vector<RuleProblem> problems_;
   // A compiled set's atoms. A cached set has none here: it knows each atom's
   // field, `all` and `negate` from the start (atom_heads_); atom i's patterns
