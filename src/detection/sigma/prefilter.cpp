@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <re2/filtered_re2.h>
 
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -162,6 +164,43 @@ Prefilter::CacheFile::~CacheFile() {
   if (fd >= 0) ::close(fd);
 }
 
+namespace {
+
+// Maps the whole pages of a fresh block in one call (MADV_POPULATE_WRITE)
+// instead of one fault each at their first touch: on the development VM
+// 0.7 µs a page plus ~5 µs at the first touch, against ~11 µs. A hint, for
+// blocks of a few pages or more; ignored by kernels before 5.14.
+void prefault(void* p, size_t n) {
+#ifdef MADV_POPULATE_WRITE
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + 4095) & ~uintptr_t(4095);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(p) + n) & ~uintptr_t(4095);
+  if (end >= begin + 4 * 4096) ::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_POPULATE_WRITE);
+#else
+  (void)p, (void)n;
+#endif
+}
+
+// hs_deserialize_database into a block allocated and prefaulted here: the
+// databases an event source needs are ~8 MB of fresh memory (SigmaHQ, the
+// attack samples), and their first-use deserialisation was mostly page
+// faults (20-40 ms of a hunt). The block is malloc's, as vectorscan's own
+// allocator would have given it, so hs_free_database frees it.
+bool deserialise(const char* bytes, size_t n, hs_database_t*& db) {
+  size_t need = 0;
+  if (hs_serialized_database_size(bytes, n, &need) != HS_SUCCESS) return false;
+  void* block = std::malloc(need);
+  if (!block) return false;
+  prefault(block, need);
+  if (hs_deserialize_database_at(bytes, n, static_cast<hs_database_t*>(block)) != HS_SUCCESS) {
+    std::free(block);
+    return false;
+  }
+  db = static_cast<hs_database_t*>(block);
+  return true;
+}
+
+}  // namespace
+
 // The buffer is kept for the next read: a fresh one each time would take its
 // pages from the kernel again (3-11 µs a 4 KiB page on the development VMs,
 // more than copying into it), and zeroing it first would cost as much as
@@ -172,6 +211,7 @@ bool Prefilter::CacheFile::read(uint64_t at, uint64_t n, const char*& out) const
   if (n > capacity) {
     capacity = std::max<uint64_t>(n, capacity * 2);
     buffer.reset(new char[capacity]);
+    prefault(buffer.get(), capacity);
   }
   out = buffer.get();
   size_t done = 0;
@@ -193,7 +233,7 @@ const hs_database_t* Prefilter::Db::load() const {
   if (!file_) {
     state = State::Failed;
   } else if (!file_->read(bytes_at_, bytes_size_, bytes) ||
-             hs_deserialize_database(bytes, bytes_size_, &db) != HS_SUCCESS) {
+             !deserialise(bytes, bytes_size_, db)) {
     // Damaged in the cache (vectorscan checks its bytes): compile it again
     // from its source, which our checksum covered when the set was loaded.
     db = nullptr;
