@@ -1,7 +1,12 @@
 // The detection sorter: timeline order in memory and through spilled runs.
 #include <gtest/gtest.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <string>
 #include <random>
 
 #include "sinks/detection_sorter.hpp"
@@ -104,4 +109,49 @@ TEST(DetectionSorter, EmptyAndSingle) {
   const auto out = sorted_through(1, one, &runs);  // budget below one detection: spills every add
   ASSERT_EQ(out.size(), 1u);
   expect_same(out[0], one[0]);
+}
+
+// The descriptors of the unlinked temporary files this process holds (the
+// sorter's spilled runs: std::tmpfile), found through /proc/self/fd.
+std::vector<int> deleted_temp_files() {
+  std::vector<int> fds;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return fds;
+  while (dirent* e = readdir(d)) {
+    char link[512];
+    const std::string path = std::string("/proc/self/fd/") + e->d_name;
+    const ssize_t n = readlink(path.c_str(), link, sizeof link - 1);
+    if (n <= 0) continue;
+    const std::string target(link, static_cast<size_t>(n));
+    if (target.find("(deleted)") != std::string::npos) fds.push_back(std::atoi(e->d_name));
+  }
+  closedir(d);
+  return fds;
+}
+
+// A spilled run cut short (a full disk, a damaged temporary file) must make
+// the drain report failure, wherever the cut falls, not pass for the run's end.
+TEST(DetectionSorter, ARunCutShortFailsTheDrain) {
+  const auto in = random_detections(600, 11);
+  for (const long cut : {1L, 7L, 333L}) {
+    SCOPED_TRACE(cut);
+    const std::vector<int> before = deleted_temp_files();
+    DetectionSorter s(20000);
+    for (Detection d : in) s.add(std::move(d));
+    ASSERT_GT(s.spilled_runs(), 3u);
+    std::vector<int> runs;
+    for (int fd : deleted_temp_files())
+      if (std::find(before.begin(), before.end(), fd) == before.end()) runs.push_back(fd);
+    ASSERT_EQ(runs.size(), s.spilled_runs());
+    struct stat st {};
+    ASSERT_EQ(fstat(runs[1], &st), 0);
+    ASSERT_GT(st.st_size, cut);
+    ASSERT_EQ(ftruncate(runs[1], st.st_size - cut), 0);
+    size_t drained = 0;
+    EXPECT_FALSE(s.drain([&](const Detection&) { ++drained; }));
+    EXPECT_LT(drained, in.size());
+  }
+  // Untouched, the same detections drain whole.
+  size_t runs = 0;
+  EXPECT_EQ(sorted_through(20000, in, &runs).size(), in.size());
 }
