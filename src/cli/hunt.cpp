@@ -624,14 +624,14 @@ int run_hunt(const HuntOptions& o) {
                "vigil: error: {} compiled rule databases from the cache could not be loaded; detections may be "
                "missing: run again with --no-cache\n",
                dbs_failed);
+  else if (const size_t rebuilt = rs.prefilter().rebuilt_count(); rebuilt && !o.common.quiet)
+    fmt::print(stderr, "vigil: warning: {} damaged compiled rule databases in the cache were compiled again\n",
+               rebuilt);
   if (pieces_failed)
     fmt::print(stderr,
                "vigil: error: {} parts of the compiled rules could not be read from the cache file (it changed during "
                "the hunt); detections may be missing: run again\n",
                pieces_failed);
-  else if (const size_t rebuilt = rs.prefilter().rebuilt_count(); rebuilt && !o.common.quiet)
-    fmt::print(stderr, "vigil: warning: {} damaged compiled rule databases in the cache were compiled again\n",
-               rebuilt);
 
   if (!o.common.quiet) {
     const bool table = std::any_of(outputs.begin(), outputs.end(), [](const auto& x) { return x->spec.format == "table"; });

@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -158,13 +159,17 @@ class Reader {
 // A rule is stored in two parts: a head every load reads (its level, for
 // --min-level, and where its piece is) and a piece with its texts, kept in
 // the file until something needs the rule (RuleSet::rule).
-constexpr int kRuleTexts = 13;  // strings of a piece, then its four lists
+// A piece is these strings in this order, then the four lists.
+template <class R>
+auto rule_texts(R& r) {
+  return std::array{&r.id,   &r.name,        &r.title,  &r.status, &r.logsource.product, &r.logsource.category,
+                    &r.logsource.service, &r.path, &r.description, &r.author, &r.date, &r.modified, &r.license};
+}
+
+constexpr size_t kRuleTexts = std::tuple_size_v<decltype(rule_texts(std::declval<const Rule&>()))>;
 
 void write_rule_piece(Writer& w, const Rule& r) {
-  for (const std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
-                               &r.logsource.service, &r.path, &r.description, &r.author, &r.date, &r.modified,
-                               &r.license})
-    w.str(*s);
+  for (const std::string* s : rule_texts(r)) w.str(*s);
   w.strs(r.tags);
   w.strs(r.references);
   w.strs(r.falsepositives);
@@ -174,7 +179,7 @@ void write_rule_piece(Writer& w, const Rule& r) {
 // Whether a rule's piece is well formed, without decoding it.
 bool rule_piece_well_formed(std::string_view bytes) {
   Reader rd(bytes.data(), bytes.size());
-  for (int i = 0; i < kRuleTexts; ++i) rd.view();
+  for (size_t i = 0; i < kRuleTexts; ++i) rd.view();
   for (int list = 0; list < 4; ++list)
     for (uint32_t k = 0, n = rd.count(4); k < n; ++k) rd.view();
   return rd.ok() && rd.at_end();
@@ -514,10 +519,7 @@ class MappedCacheFile {
 
 bool RuleCache::read_rule(std::string_view bytes, Rule& r) {
   Reader rd(bytes.data(), bytes.size());
-  for (std::string* s : {&r.id, &r.name, &r.title, &r.status, &r.logsource.product, &r.logsource.category,
-                         &r.logsource.service, &r.path, &r.description, &r.author, &r.date, &r.modified,
-                         &r.license})
-    *s = rd.view();
+  for (std::string* s : rule_texts(r)) *s = rd.view();
   rd.strs(r.tags);
   rd.strs(r.references);
   rd.strs(r.falsepositives);

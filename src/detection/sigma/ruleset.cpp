@@ -303,27 +303,24 @@ bool RuleSet::read_piece(FileSpan span, uint64_t offset, uint64_t end, std::stri
 
 void RuleSet::make_rule_from(size_t i, std::string_view bytes) const {
   auto r = std::make_unique<Rule>();
+  // Its bytes were checked when the set was loaded; read again, they fail
+  // only if the file changed since: the rule is then left without its texts.
+  if (!RuleCache::read_rule(bytes, *r)) {
+    r = std::make_unique<Rule>();
+    ++pieces_failed_;
+  }
   const RuleHead& h = rule_heads_[i];
   r->level = h.level;
   r->level_given = h.level_given;
   r->document = h.document;
-  // Its bytes were checked when the set was loaded; read again, they fail
-  // only if the file changed since: the rule is then left without its texts.
-  if (!RuleCache::read_rule(bytes, *r)) {
-    *r = Rule{};
-    r->level = h.level;
-    r->level_given = h.level_given;
-    r->document = h.document;
-    ++pieces_failed_;
-  }
   cached_rules_[i] = std::move(r);
 }
 
 const Rule& RuleSet::make_rule(size_t i) const {
   decode_once(rule_made_[i], decode_mutex_, [&] {
     const RuleHead& h = rule_heads_[i];
-    std::string_view bytes;
-    if (!read_piece(rule_span_, h.at, uint64_t(h.at) + h.size, bytes)) bytes = {};
+    std::string_view bytes;  // stays empty when the piece cannot be read
+    read_piece(rule_span_, h.at, uint64_t(h.at) + h.size, bytes);
     make_rule_from(i, bytes);
   });
   return *cached_rules_[i];
@@ -341,9 +338,11 @@ void RuleSet::make_all_rules() const {
     const uint64_t from = rule_heads_[i].at;
     size_t j = i + 1;
     uint64_t to = from + rule_heads_[i].size;
-    while (j < rule_heads_.size() && rule_heads_[j].at >= from &&
-           uint64_t(rule_heads_[j].at) + rule_heads_[j].size - from <= kBlock)
-      to = std::max<uint64_t>(to, uint64_t(rule_heads_[j].at) + rule_heads_[j++].size);
+    for (; j < rule_heads_.size() && rule_heads_[j].at >= from; ++j) {
+      const uint64_t end = uint64_t(rule_heads_[j].at) + rule_heads_[j].size;
+      if (end - from > kBlock) break;
+      to = std::max(to, end);
+    }
     std::string_view block;
     const bool read = read_piece(rule_span_, from, to, block);
     for (size_t k = i; k < j; ++k) {

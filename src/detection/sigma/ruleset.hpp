@@ -86,7 +86,7 @@ class RuleSet {
   size_t load_text(const std::string& name, const std::string& text);
 
   size_t rule_count() const { return rule_made_ ? rule_heads_.size() : rules_.size(); }
-  // How many rules are made (all of a compiled set's).
+  // How many rules are made (all of a compiled set's; see rule()).
   size_t rules_made() const;
   // The i-th rule (its detection YAML only in a compiled set). A set from the
   // cache makes a rule from its bytes in the file at the first call for it: a
@@ -103,14 +103,14 @@ class RuleSet {
   // blocks: for callers about to look at all of them (rules check, selection
   // by status or id), where one read a rule would cost more.
   void make_all_rules() const;
-  // Correlation rules, and the index in rules() of each one's meta rule (a rule
+  // Correlation rules, and the index (rule()) of each one's meta rule (a rule
   // with no detection of its own, that stands for the correlation's results).
   const std::vector<Correlation>& correlations() const { return correlations_; }
   const std::vector<uint32_t>& correlation_rules() const { return correlation_rules_; }
   const std::vector<RuleProblem>& problems() const { return problems_; }
   // The atoms (value tests) the variants' programs refer to. A set from the
   // cache decodes an atom's patterns at the first call for it: an event source
-  // meets a fraction of the rules (evtx-attack-samples evaluates about a third
+  // meets a fraction of the rules (evtx-attack-samples evaluates about a fifth
   // of the SigmaHQ atoms), and decoding all 43,000 patterns took 7-14 ms of
   // every warm start. Thread-safe.
   size_t atom_count() const { return atom_decoded_ ? atom_heads_.size() : atoms_.size(); }
@@ -130,7 +130,7 @@ class RuleSet {
     return decode_variant(v);
   }
   size_t variants_decoded() const;
-  // Pieces of a cached set (rule details, atoms, variants) that could not be
+  // Pieces of a cached set (rules, atoms, variants) that could not be
   // read from the cache file at their first use: it was cut or rewritten in
   // place since the set was loaded (Vigil itself only ever replaces one
   // whole). Their rules may be missed, as a failed database's are.
