@@ -395,7 +395,9 @@ void Prefilter::build(std::vector<Atom>& atoms, const std::vector<std::vector<ui
         continue;
       }
       by_source.emplace(std::move(source), compiles_to_do.size());
-      compiles_to_do.push_back({{db_key}, std::move(grp)});
+      Compile& c = compiles_to_do.emplace_back();
+      c.keys.push_back(db_key);
+      c.group = std::move(grp);
     }
   }
   // The largest first, so that no thread is left with one at the end.
