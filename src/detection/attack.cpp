@@ -16,7 +16,8 @@ const Attack& Attack::builtin() {
   static const Attack table = [] {
     Attack a;
     std::string error;
-    if (!a.load_tree(decode_yaml_tree(kBuiltinAttack), &error)) throw std::runtime_error("built-in ATT&CK table is broken: " + error);
+    if (!a.load_tree(decode_yaml_tree(kBuiltinAttack), &error))
+      throw std::runtime_error("built-in ATT&CK table is broken: " + error);
     return a;
   }();
   return table;

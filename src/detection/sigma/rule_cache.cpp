@@ -830,8 +830,7 @@ bool RuleCache::load(RuleSet& rs, const std::string& file, uint64_t key) {
     side_ok = rr.ok() && rr.at_end();
   };
   std::thread helper;
-  const unsigned threads = rs.options_.threads ? rs.options_.threads : std::thread::hardware_concurrency();
-  if (threads > 1)
+  if (rs.thread_count() > 1)
     helper = std::thread(side);
   else
     side();

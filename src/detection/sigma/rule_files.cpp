@@ -357,7 +357,6 @@ std::vector<RuleFileEntry> find_rule_files(const std::vector<std::string>& paths
           regular[to_stat[k]] = 0;
       },
       64);
-
   if (std::find(regular.begin(), regular.end(), 0) != regular.end()) {
     size_t kept = 0;
     for (size_t k = 0; k < runs.size(); ++k) {

@@ -398,6 +398,10 @@ const Variant& RuleSet::decode_variant(uint32_t v) const {
 size_t RuleSet::atoms_decoded() const { return decoded_count(atom_decoded_, atom_count()); }
 size_t RuleSet::variants_decoded() const { return decoded_count(variant_decoded_, variant_count()); }
 
+unsigned RuleSet::thread_count() const {
+  return options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+}
+
 RuleSet::RuleSet(RuleSetOptions options) : options_(std::move(options)) {
   if (!options_.logsources) options_.logsources = LogSourceMap::builtin();
 }
@@ -591,7 +595,7 @@ void RuleSet::finalize() {
   // Triggers are chosen twice: first to know which short literals a rule
   // needs (the others stay out of the databases), then over the ids that made
   // it into them (vectorscan may refuse a pattern).
-  const unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = thread_count();
   prefilter_.build(
       atoms_, group_atoms,
       [&] {
@@ -885,7 +889,7 @@ size_t RuleSet::load_paths(const std::vector<std::string>& paths, const std::vec
     manifest_file = RuleManifest::path(options_.cache_dir, paths);
     manifest.load(manifest_file);
   }
-  unsigned threads = options_.threads ? options_.threads : std::max(1u, std::thread::hardware_concurrency());
+  unsigned threads = thread_count();
   WalkCounts walked;
   const std::vector<RuleFileEntry> files = find_rule_files(paths, read_problems, cacheable ? &manifest : nullptr,
                                                            nullptr, taken_ns, threads, &walked);

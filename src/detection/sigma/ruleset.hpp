@@ -210,6 +210,8 @@ class RuleSet {
   friend struct RuleCache;
 
   RuleSetOptions options_;
+  // Threads loading and compiling may use: options_.threads, or all cores.
+  unsigned thread_count() const;
   bool from_cache_ = false;
   size_t files_read_ = 0, dirs_listed_ = 0;
   // A cached set's pieces decoded at first use stay in the cache file until
