@@ -20,9 +20,12 @@ ctest --test-dir build --output-on-failure -j "$jobs" | tee -a "$log"
 echo "== build and test under ASan + UBSan =="
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DVIGIL_SANITIZE=ON >/dev/null
 ninja -C build-asan
+# The report's script in a browser (HtmlReportInChromium, ~100 s here) was
+# tested by the release build: the page is the same in both, and Chromium is not
+# what the sanitizers check.
 VIGIL_CACHE_DIR="$PWD/build-asan/test-cache" \
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" | tee -a "$log"
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" -E '^HtmlReportInChromium\.' | tee -a "$log"
 
 if [ -f fuzz/run.sh ]; then
   echo "== fuzzing (${VIGIL_FUZZ_SECONDS:-60} s per target) =="

@@ -1196,7 +1196,7 @@ std::vector<std::string> order_events(int per_instant, int spacing) {
   const char* users[] = {"alice", "bob", "carol", "dave"};
   for (int i = 0; i < 40; ++i) {
     const int s = (i / per_instant) * spacing;
-    char hms[16];
+    char hms[32];  // -Wformat-truncation allows for any int's width
     std::snprintf(hms, sizeof hms, "09:%02d:%02d", s / 60, s % 60);
     const std::string user = users[(i * 7 / 3) % 4], ip = "10.0.0." + std::to_string(i % 3 + 1);
     events.push_back(i % 5 == 4 ? success(hms, user, ip) : failed(hms, user, ip));

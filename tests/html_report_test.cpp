@@ -1,7 +1,9 @@
 // The HTML report: a hunt built by hand is written through the sink, checked as
 // a file (self-contained, hostile values escaped, data intact) and opened in
 // headless Chromium (renders without errors, the right rows, stories and rules,
-// hostile values as text).
+// hostile values as text). The tests that open a page form the suite
+// HtmlReportInChromium: they test the page's script, the same in every
+// build, so the sanitizer build of scripts/test.sh leaves them to the release one.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -379,7 +381,7 @@ TEST(HtmlReport, DataBlocksHoldEveryDetectionIntact) {
             std::string::npos);
 }
 
-TEST(HtmlReport, RendersInChromium) {
+TEST(HtmlReportInChromium, RendersInChromium) {
   TempDir dir;
   const Hunt h = small_hunt();
   ASSERT_EQ(h.summary.stories.size(), 2u);
@@ -426,7 +428,7 @@ TEST(HtmlReport, RendersInChromium) {
   EXPECT_EQ(dom.find("<b>lsass"), std::string::npos);
 }
 
-TEST(HtmlReport, FiltersFromTheAddress) {
+TEST(HtmlReportInChromium, FiltersFromTheAddress) {
   TempDir dir;
   const Hunt h = small_hunt();
   write_report(h, dir.file("report.html"));
@@ -474,7 +476,7 @@ TEST(HtmlReport, FiltersFromTheAddress) {
 // Clicks as an analyst would, by a script added to a copy of the report (with
 // the report's nonce, or the page's policy would refuse it): a story card, then
 // a detection for why it fired.
-TEST(HtmlReport, StoryClickAndWhyItFired) {
+TEST(HtmlReportInChromium, StoryClickAndWhyItFired) {
   TempDir dir;
   const Hunt h = small_hunt();
   std::string html = write_report(h, dir.file("report.html"));
@@ -509,7 +511,7 @@ TEST(HtmlReport, StoryClickAndWhyItFired) {
   EXPECT_EQ(dom.find("<img"), std::string::npos);
 }
 
-TEST(HtmlReport, EmptyHunt) {
+TEST(HtmlReportInChromium, EmptyHunt) {
   TempDir dir;
   Hunt h;
   h.rules.push_back(rule("r1", "Never fires", sigma::Level::High, {}));
@@ -528,7 +530,7 @@ TEST(HtmlReport, EmptyHunt) {
   EXPECT_NE(page.dom.find("id=\"vigil-warnings\" class=\"warnings\" hidden=\"\""), std::string::npos);
 }
 
-TEST(HtmlReport, TwoThousandDetectionsArePaged) {
+TEST(HtmlReportInChromium, TwoThousandDetectionsArePaged) {
   TempDir dir;
   const Hunt h = big_hunt(2000);
   const std::string html = write_report(h, dir.file("big.html"));
@@ -563,7 +565,7 @@ TEST(HtmlReport, TwoThousandDetectionsArePaged) {
   EXPECT_EQ(rows(page.dom), 1u);
 }
 
-TEST(HtmlReport, FileCutShortSaysSo) {
+TEST(HtmlReportInChromium, FileCutShortSaysSo) {
   TempDir dir;
   const Hunt h = big_hunt(2000);
   const std::string html = write_report(h, dir.file("big.html"));
@@ -581,7 +583,7 @@ TEST(HtmlReport, FileCutShortSaysSo) {
   EXPECT_LT(std::stoul(matching), 2000u);
 }
 
-TEST(HtmlReport, CountsThatDisagreeAreFlagged) {
+TEST(HtmlReportInChromium, CountsThatDisagreeAreFlagged) {
   TempDir dir;
   Hunt h = small_hunt();
   h.summary.reported = 7;  // the hunt claims more than it wrote
@@ -604,7 +606,7 @@ TEST(HtmlReport, FinishReportsAFailedWrite) {
   std::fclose(full);
 }
 
-TEST(HtmlReport, HuntWritesAReportOfItsDetections) {
+TEST(HtmlReportInChromium, HuntWritesAReportOfItsDetections) {
   // End to end: `vigil hunt -f html` over the sample intrusion, opened in
   // Chromium, shows exactly the detections and stories of the JSON lines.
   TempDir dir;
@@ -628,7 +630,7 @@ TEST(HtmlReport, HuntWritesAReportOfItsDetections) {
       << "correlation detections are in the report like any other";
 }
 
-TEST(HtmlReport, NetworkSectionListsTheFindings) {
+TEST(HtmlReportInChromium, NetworkSectionListsTheFindings) {
   // `vigil hunt -f html` over Zeek logs: the network section lists the beacon
   // and the odd user agent with their figures, the nav link counts them, and
   // they are timeline rows too.

@@ -7,9 +7,12 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "detection/network/conn_join.hpp"
 #include "detection/network/network_config.hpp"
 #include "sources/input.hpp"
 #include "network_test_support.hpp"
@@ -230,6 +233,47 @@ TEST(LongConnection, ZeekJsonLogs) {
   EXPECT_EQ(fig_text(r[1], "still_open"), "1");
   EXPECT_EQ(fig_text(r[1], "connections"), "1");
   EXPECT_EQ(fig_text(r[1], "bytes_out"), "20");
+}
+
+TEST(LongConnection, DamagedDurationsAndCountsAreNotTakenAsIs) {
+  // Found by the Zeek fuzzer: a duration of 1e82 s overflowed the conversion
+  // of the connection's end to FILETIME ticks. A duration that cannot be (1e82,
+  // inf, negative, past a century) is taken as absent; so is a byte count
+  // past 2^64. The 5 h connection beside them is reported as usual.
+  std::vector<Conn> conns;
+  conns.push_back({"Cbig", kStart, "10.0.0.5", "198.51.100.1", 22, "ssh", 1e82, 10, 10});
+  conns.push_back({"Cinf", kStart, "10.0.0.5", "198.51.100.2", 22, "ssh", HUGE_VAL, 10, 10});
+  conns.push_back({"Cneg", kStart, "10.0.0.5", "198.51.100.3", 22, "ssh", -7200.0, 10, 10});
+  conns.push_back({"Ccentury", kStart, "10.0.0.5", "198.51.100.4", 22, "ssh", 101 * 365.25 * 86400, 10, 10});
+  conns.push_back({"Cok", kStart, "10.0.0.5", "198.51.100.5", 22, "ssh", 5 * 3600.0, 10, 10});
+  std::string json = R"({"_path":"conn","ts":1700000000.5,"uid":"Cj","id.orig_h":"10.0.0.6","id.orig_p":50000,)"
+                     R"("id.resp_h":"198.51.100.6","id.resp_p":22,"proto":"tcp","duration":7200.0,)"
+                     R"("orig_bytes":1e30,"resp_bytes":2e19})"
+                     "\n";
+  json += R"({"_path":"conn","ts":1700000000.5,"uid":"Cj2","id.orig_h":"10.0.0.6","id.orig_p":50000,)"
+          R"("id.resp_h":"198.51.100.7","id.resp_p":22,"proto":"tcp","duration":1e300})"
+          "\n";
+  auto r = analyze({{"conn.log", conn_log("conn", conns)}, {"conn.json", json}});
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].dst, "198.51.100.5");
+  EXPECT_EQ(fig_text(r[0], "total_duration_seconds"), "18000.0");
+  EXPECT_EQ(r[0].last_time - r[0].first_time, uint64_t(5 * 3600) * 10'000'000);
+  EXPECT_EQ(r[1].dst, "198.51.100.6");
+  EXPECT_EQ(fig_text(r[1], "bytes_out"), "0");
+  EXPECT_EQ(fig_text(r[1], "bytes_in"), "0");
+}
+
+TEST(LongConnection, ConnectionEndSaturates) {
+  net::ConnJoin::Conn c;
+  c.start = 1000;
+  c.duration = 1.5;
+  EXPECT_EQ(c.end(), 15'001'000u);
+  c.start = UINT64_MAX - 5;
+  c.duration = 3600;
+  EXPECT_EQ(c.end(), UINT64_MAX);
+  c.start = 0;
+  c.duration = 1e82;
+  EXPECT_EQ(c.end(), UINT64_MAX);
 }
 
 TEST(LongConnection, SysmonNetworkEventsIgnored) {

@@ -9,6 +9,10 @@
 
 namespace vigil::net {
 
+namespace {
+constexpr double kCenturySeconds = 100 * 365.25 * 86400;
+}  // namespace
+
 bool ConnJoin::add(const Event& ev, std::string_view path) {
   const bool is_conn = path == "conn", is_open = path == "open_conn", is_http = path == "http",
              is_ssl = path == "ssl";
@@ -25,7 +29,9 @@ bool ConnJoin::add(const Event& ev, std::string_view path) {
     c.src = intern(src);
     if (!ip.empty()) c.ip = intern(ip);
     double duration = 0;
-    if (!seconds_value(ev.get("duration"), duration) || !(duration >= 0)) duration = 0;
+    // A negative, NaN, infinite ("inf" parses) or longer than a century
+    // duration is damage, not a connection: taken as absent.
+    if (!seconds_value(ev.get("duration"), duration) || !(duration >= 0 && duration <= kCenturySeconds)) duration = 0;
     c.duration = duration;
     c.has_conn = is_conn;
     c.has_open = is_open;

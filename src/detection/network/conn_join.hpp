@@ -49,6 +49,13 @@ class ConnJoin {
     bool has_open = false;     // an open_conn record was seen (still open unless has_conn)
     bool has_bytes = false;    // orig_bytes or resp_bytes were given
     bool still_open() const { return has_open && !has_conn; }
+    // FILETIME ticks of its end, saturated: a damaged or crafted duration
+    // (1e82 s) must not wrap the time or overflow the conversion.
+    uint64_t end() const {
+      const double ticks = duration * 1e7;
+      const double room = static_cast<double>(UINT64_MAX - start);
+      return ticks < room ? start + static_cast<uint64_t>(ticks) : UINT64_MAX;
+    }
     // A conn or open_conn record was seen (else only http/ssl named it).
     bool usable() const { return (has_conn || has_open) && src != kNone && ip != kNone; }
   };

@@ -12,7 +12,6 @@ namespace vigil {
 
 namespace {
 
-constexpr uint64_t kTicksPerSecond = 10'000'000;
 constexpr uint32_t kNone = net::ConnJoin::kNone;
 
 struct PairKey {
@@ -89,7 +88,7 @@ std::vector<NetworkFinding> LongConnectionAnalyzer::findings() const {
       p.out += c.out;
       p.in += c.in;
       p.first = std::min(p.first, c.start);
-      p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * kTicksPerSecond));
+      p.last = std::max(p.last, c.end());
       if (p.service == kNone) p.service = c.service;
     }
     if (p.longest < t_.min_single_seconds && p.total < t_.min_total_seconds) continue;

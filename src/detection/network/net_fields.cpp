@@ -5,13 +5,23 @@
 
 namespace vigil::net {
 
+namespace {
+// A real taken as a count when it is one: 0 up to 2^64 (a larger or NaN value
+// would make the conversion undefined).
+bool whole(double d, uint64_t& out) {
+  if (!(d >= 0 && d < 18446744073709551616.0)) return false;
+  out = static_cast<uint64_t>(d);
+  return true;
+}
+}  // namespace
+
 bool number(const Value* v, uint64_t& out) {
   if (!v) return false;
   switch (v->type) {
     case ValueType::UInt: out = v->u; return true;
     case ValueType::Int: if (v->i < 0) return false; out = static_cast<uint64_t>(v->i); return true;
-    case ValueType::Real64: if (!(v->d >= 0)) return false; out = static_cast<uint64_t>(v->d); return true;
-    case ValueType::Real32: if (!(v->f >= 0)) return false; out = static_cast<uint64_t>(v->f); return true;
+    case ValueType::Real64: return whole(v->d, out);
+    case ValueType::Real32: return whole(v->f, out);
     case ValueType::String: {
       std::string_view s = v->as_string();
       auto r = std::from_chars(s.data(), s.data() + s.size(), out);

@@ -132,7 +132,7 @@ std::vector<NetworkFinding> UploadAnalyzer::bulk() const {
         p.in += c.in;
         ++p.connections;
         p.first = std::min(p.first, c.start);
-        p.last = std::max(p.last, c.start + static_cast<uint64_t>(c.duration * 1e7));
+        p.last = std::max(p.last, c.end());
       }
       if (p.out < t_.min_bytes_out) continue;
       const double ratio = static_cast<double>(p.out) / static_cast<double>(std::max<uint64_t>(1, p.in));
