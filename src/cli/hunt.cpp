@@ -429,7 +429,7 @@ int run_hunt(const HuntOptions& o) {
   using Pipeline = OrderedPipeline<UnitResult, WorkerState>;
   Pipeline::run(
       queue, summary.run.threads, map,
-      [&rs, &filters, &keep, &indicators, &o, network_on, read](const UnitRef& u, ReadContext& ctx, WorkerState& st,
+      [&filters, &keep, &indicators, &o, network_on, read](const UnitRef& u, ReadContext& ctx, WorkerState& st,
                                                                 Problems& problems) {
         UnitResult r;
         auto on_event = [&](const Event& ev) {

@@ -445,12 +445,18 @@ bool RuleSet::compile(Rule& rule, uint32_t index, const std::vector<const Filter
     atoms_.resize(atoms_before);
     return false;
   };
+  auto add_variant = [&](const Program& program, const std::string& provider) {
+    Variant& v = variants_.emplace_back();
+    v.rule = index;
+    v.program = program;
+    v.provider = provider;
+  };
 
   if (scope != LogSourceMap::Scope::Mapped) {
     Program* p;
     if (!program_for(no_renames, p)) return fail();
     const uint32_t v = static_cast<uint32_t>(variants_.size());
-    variants_.push_back({index, *p, ""});
+    add_variant(*p, "");
     bool by_field = false;
     if (scope == LogSourceMap::Scope::Unmapped)
       for (const auto& fp : options_.logsources->field_products())
@@ -469,7 +475,7 @@ bool RuleSet::compile(Rule& rule, uint32_t index, const std::vector<const Filter
   }
   for (auto& [s, p] : compiled) {
     const uint32_t v = static_cast<uint32_t>(variants_.size());
-    variants_.push_back({index, *p, s->provider});
+    add_variant(*p, s->provider);
     if (s->channels.empty()) {
       provider_only_.push_back(v);
       continue;

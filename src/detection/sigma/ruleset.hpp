@@ -37,7 +37,7 @@ struct Program {
 // One way a rule applies: its program compiled with the field names of one
 // event source (Security 4688 names Image `NewProcessName`).
 struct Variant {
-  uint32_t rule;
+  uint32_t rule = 0;
   Program program;
   std::string provider;  // lower-case Provider_Name required, empty = any
   // The rule can only match when one of these prefilter ids was hit; when
