@@ -430,7 +430,7 @@ int run_hunt(const HuntOptions& o) {
   Pipeline::run(
       queue, summary.run.threads, map,
       [&filters, &keep, &indicators, &o, network_on, read](const UnitRef& u, ReadContext& ctx, WorkerState& st,
-                                                                Problems& problems) {
+                                                           Problems& problems) {
         UnitResult r;
         auto on_event = [&](const Event& ev) {
           ++r.events;
