@@ -767,6 +767,48 @@ TEST(RuleCache, AtomsAndVariantsOfACachedSetAreDecodedAtFirstUse) {
   }
 }
 
+// Rules made from many threads at once, one of them making all of them from
+// blocks of the file: each rule is made once, in place, whichever thread gets
+// there first (the decode locks are striped: neighbours share none).
+TEST(RuleCache, RulesOfACachedSetMadeFromManyThreadsAtOnce) {
+  TempDir dir;
+  fs::create_directories(dir.file("rules"));
+  constexpr size_t kRules = 300;
+  for (size_t i = 0; i < kRules; ++i)
+    write_file(dir.file(fmt::format("rules/r{:03}.yml", i)),
+               fmt::format("title: Rule {0}\nid: 00000000-0000-4000-8000-{0:012}\nstatus: test\nlevel: {1}\n"
+                           "description: rule number {0}\ntags: [attack.t{2}]\n"
+                           "logsource: {{product: windows, category: process_creation}}\n"
+                           "detection:\n  selection:\n    CommandLine|contains: 'token{0}'\n  condition: selection\n",
+                           i, i % 2 ? "high" : "low", 1000 + i));
+  const Loaded compiled = load(dir.file("rules"), dir.file("cache"));
+  ASSERT_EQ(compiled.rules->rule_count(), kRules);
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    const Loaded cached = load(dir.file("rules"), dir.file("cache"));
+    const sigma::RuleSet& set = *cached.rules;
+    ASSERT_TRUE(set.loaded_from_cache());
+    ASSERT_EQ(set.rule_count(), kRules);
+    std::vector<std::vector<const sigma::Rule*>> seen(4, std::vector<const sigma::Rule*>(kRules));
+    std::vector<std::thread> askers;
+    for (size_t t = 0; t < seen.size(); ++t)
+      askers.emplace_back([&, t] {
+        for (size_t k = 0; k < kRules; ++k) {
+          const size_t i = t % 2 ? kRules - 1 - k : (k * 7 + t) % kRules;  // backwards, or strided
+          seen[t][i] = &set.rule(i);
+        }
+      });
+    askers.emplace_back([&] { set.make_all_rules(); });
+    for (auto& t : askers) t.join();
+    EXPECT_EQ(set.rules_made(), kRules);
+    EXPECT_EQ(set.pieces_failed(), 0u);
+    for (size_t i = 0; i < kRules; ++i) {
+      for (size_t t = 0; t < seen.size(); ++t) ASSERT_EQ(seen[t][i], &set.rule(i)) << i << " " << t;
+      expect_same_rule(set.rule(i), compiled.rules->rule(i));
+    }
+  }
+}
+
 // The group (candidate list) that holds an event kind's specific rules.
 // The rules' details, atoms and variants of a loaded set are read from the
 // file when first needed: a file cut or rewritten in place since the load

@@ -317,7 +317,7 @@ void RuleSet::make_rule_from(size_t i, std::string_view bytes) const {
 }
 
 const Rule& RuleSet::make_rule(size_t i) const {
-  decode_once(rule_made_[i], decode_mutex_, [&] {
+  decode_once(rule_made_[i], decode_mutex(0, i), [&] {
     const RuleHead& h = rule_heads_[i];
     std::string_view bytes;  // stays empty when the piece cannot be read
     read_piece(rule_span_, h.at, uint64_t(h.at) + h.size, bytes);
@@ -329,7 +329,6 @@ const Rule& RuleSet::make_rule(size_t i) const {
 void RuleSet::make_all_rules() const {
   if (!rule_made_) return;
   constexpr uint64_t kBlock = 256 << 10;  // a read covers the pieces of many rules (they lie in rule order)
-  std::lock_guard lock(decode_mutex_);
   for (size_t i = 0; i < rule_heads_.size();) {
     if (rule_made_[i].load(std::memory_order_relaxed)) {
       ++i;
@@ -346,10 +345,9 @@ void RuleSet::make_all_rules() const {
     std::string_view block;
     const bool read = read_piece(rule_span_, from, to, block);
     for (size_t k = i; k < j; ++k) {
-      if (rule_made_[k].load(std::memory_order_relaxed)) continue;
       const RuleHead& h = rule_heads_[k];
-      make_rule_from(k, read ? block.substr(h.at - from, h.size) : std::string_view());
-      rule_made_[k].store(1, std::memory_order_release);
+      decode_once(rule_made_[k], decode_mutex(0, k),
+                  [&] { make_rule_from(k, read ? block.substr(h.at - from, h.size) : std::string_view()); });
     }
     i = j;
   }
@@ -358,7 +356,7 @@ void RuleSet::make_all_rules() const {
 size_t RuleSet::rules_made() const { return decoded_count(rule_made_, rule_count()); }
 
 const Atom& RuleSet::decode_atom(uint32_t i) const {
-  decode_once(atom_decoded_[i], decode_mutex_, [&] {
+  decode_once(atom_decoded_[i], decode_mutex(1, i), [&] {
     auto atom = std::make_unique<Atom>();
     atom->field = atom_heads_[i].field;
     atom->all = atom_heads_[i].all;
@@ -380,7 +378,7 @@ const Atom& RuleSet::decode_atom(uint32_t i) const {
 }
 
 const Variant& RuleSet::decode_variant(uint32_t v) const {
-  decode_once(variant_decoded_[v], decode_mutex_, [&] {
+  decode_once(variant_decoded_[v], decode_mutex(2, v), [&] {
     auto variant = std::make_unique<Variant>();
     const uint64_t end = v + 1 < variant_at_.size() ? variant_at_[v + 1] : variant_span_.size;
     // Checked when the set was loaded, as atoms are.
