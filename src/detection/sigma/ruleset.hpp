@@ -246,8 +246,8 @@ class RuleSet {
   void make_rule_from(size_t i, std::string_view bytes) const;  // under its decode_mutex
   // For what is decoded at first use (rules, atoms, variants): a lock per
   // stripe of items, not one for all, so that workers starting on the same
-  // corpus do not queue behind each other's reads (with one lock, a two-thread
-  // hunt of the 10x corpus made ~1,700 futex calls there).
+  // corpus do not queue behind each other's reads (a two-thread all-rules hunt
+  // of evtx-attack-samples: 6,104 futex calls with one lock, 453 with these).
   static constexpr size_t kDecodeStripes = 64;
   mutable std::array<std::mutex, kDecodeStripes> decode_mutexes_;
   std::mutex& decode_mutex(size_t kind, size_t i) const { return decode_mutexes_[(i * 3 + kind) % kDecodeStripes]; }
