@@ -460,7 +460,7 @@ TEST_F(JsonlTest, GzipRoundTrip) {
     else if (i == 300)
       text += "\r\n";
     else
-      text += std::string(kWinlogbeat) + "\r\n";
+      text.append(kWinlogbeat).append("\r\n");
   }
   text += kWinlogbeat;  // line 501, no trailing newline
   write_gz(path, text);
